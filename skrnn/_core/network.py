@@ -1,0 +1,325 @@
+"""A whole recurrent network, forward and backward, over a dict of named arrays.
+
+    input ──> [embedding] ──> layer 0 ──> ... ──> layer L-1 ──> [pooling] ──> head ──> logits
+
+* input: token ids (N, T), read by row lookup (never one-hot), or dense
+  features (N, T, D);
+* ``embedding_dim=None`` makes the first layer's ``W_xh`` (V, G*H) the
+  embedding itself: the lookup of a one-hot input's projection;
+* each layer runs one cell forward in time, and with ``bidirectional`` a second
+  one over each sequence's real steps in reverse; their outputs are concatenated;
+* pooling ("last", "mean", "max") turns the per-step outputs into one vector
+  per sequence (many-to-one); ``pooling=None`` keeps every step (many-to-many,
+  time-major logits (T, N, C));
+* inverted dropout on the inputs of layers >= 1 and on the head's input, only
+  when a dropout rate and a Generator are given.
+
+Parameters are a flat dict: ``embedding``, ``layer{l}.W_xh``, ``layer{l}.W_hh``,
+``layer{l}.b`` (``layer{l}.b_hn`` for GRU), ``layer{l}_reverse.*`` for the
+reverse direction, ``W_hy`` and ``b_y``. Gradients come back under the same keys.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+
+from .cells import CELLS
+from .init import glorot_uniform
+from .recurrent import (
+    active_rows,
+    blas_limit,
+    final_state,
+    layer_backward,
+    layer_forward,
+    loop_threads,
+    recurrent_weight_grad,
+)
+
+POOLINGS = ("last", "mean", "max")
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """Architecture of a network; everything else lives in the parameter dict."""
+
+    n_inputs: int  # vocabulary size (tokens) or features per step (dense)
+    n_outputs: int  # classes, or vocabulary size for a language model
+    hidden_size: int
+    input_kind: str = "tokens"  # "tokens" | "dense"
+    cell: str = "rnn"
+    num_layers: int = 1
+    embedding_dim: int | None = None
+    pooling: str | None = None  # None: per-step outputs
+    bidirectional: bool = False
+
+    @property
+    def directions(self):
+        return ("", "_reverse") if self.bidirectional else ("",)
+
+    @property
+    def output_size(self):
+        return self.hidden_size * len(self.directions)
+
+
+def init_params(spec, rng, dtype=np.float32):
+    """Fresh parameters drawn from the Generator ``rng``."""
+    cell = CELLS[spec.cell]
+    params = {}
+    if spec.input_kind == "tokens" and spec.embedding_dim is not None:
+        params["embedding"] = rng.standard_normal((spec.n_inputs, spec.embedding_dim)).astype(dtype) * dtype(0.1)
+        in_size = spec.embedding_dim
+    else:
+        in_size = spec.n_inputs
+    for layer in range(spec.num_layers):
+        for suffix in spec.directions:
+            for name, value in cell.init_params(rng, in_size, spec.hidden_size, dtype).items():
+                params[f"layer{layer}{suffix}.{name}"] = value
+        in_size = spec.output_size
+    params["W_hy"] = glorot_uniform(rng, spec.output_size, spec.n_outputs, dtype)
+    params["b_y"] = np.zeros(spec.n_outputs, dtype=dtype)
+    return params
+
+
+def zero_state(spec, n_rows, dtype):
+    """Initial state for every layer and direction: list of tuples of (N, H)."""
+    n_states = CELLS[spec.cell].n_states
+    return [
+        tuple(np.zeros((n_rows, spec.hidden_size), dtype=dtype) for _ in range(n_states))
+        for _ in range(spec.num_layers * len(spec.directions))
+    ]
+
+
+def _layer_params(params, prefix):
+    start = len(prefix) + 1
+    return {k[start:]: v for k, v in params.items() if k.startswith(prefix + ".")}
+
+
+def scatter_rows(ids, values, n_rows):
+    """Row-wise scatter-add: out[v] = sum of values[j] where ids[j] == v.
+
+    ids (M,), values (M, K) -> (n_rows, K). A sparse (n_rows, M) selection
+    matrix times ``values``; ``np.add.at`` is more than 10x slower.
+    """
+    M = ids.shape[0]
+    select = sparse.csr_matrix(
+        (np.ones(M, dtype=values.dtype), (ids, np.arange(M))), shape=(n_rows, M)
+    )
+    return np.asarray(select @ values)
+
+
+def _reverse_index(lengths, T):
+    """(T, N) time index reading each sequence's real steps backwards.
+
+    rev[t, i] = lengths[i] - 1 - t for t < lengths[i], else t (padding stays put).
+    Applying it twice is the identity, so it also undoes itself.
+    """
+    t = np.arange(T)[:, None]
+    return np.where(t < lengths[None, :], lengths[None, :] - 1 - t, t)
+
+
+def _gather_time(x, rev):
+    """x (T, N, ...) read at time rev[t, i] for each row i."""
+    return x[rev, np.arange(x.shape[1])[None, :]]
+
+
+def _dropout_mask(rng, shape, rate, dtype):
+    keep = rng.random(shape) >= rate
+    return keep.astype(dtype) / dtype(1.0 - rate)
+
+
+def forward(params, spec, X, lengths, state0=None, *, dropout=0.0, rng=None):
+    """Run the network.
+
+    X        (N, T) integer token ids, or (N, T, D) floats
+    lengths  (N,) real steps of each row, 0 <= lengths <= T
+    state0   optional list (one per layer and direction) of tuples of (N, H)
+    dropout  rate in [0, 1); applied only when ``rng`` is given (training)
+    Returns (logits, states, cache): logits (N, C) when pooling, else
+    time-major (T, N, C); states the state after each row's last real step
+    (same layout as state0); cache for ``backward``.
+    """
+    dtype = params["W_hy"].dtype
+    lengths = np.asarray(lengths, dtype=np.intp)
+    N, T = X.shape[0], X.shape[1]
+    cell = CELLS[spec.cell]
+    if state0 is None:
+        state0 = zero_state(spec, N, dtype)
+    # Sort rows by decreasing length so each step's live rows are a prefix.
+    order = np.argsort(-lengths, kind="stable")
+    is_sorted = bool(np.all(order == np.arange(N)))
+    if not is_sorted:
+        X, lengths = X[order], lengths[order]
+        state0 = [tuple(s[order] for s in st) for st in state0]
+    n_active = active_rows(lengths, T)
+    use_dropout = dropout > 0 and rng is not None
+    cache = {
+        "spec": spec, "order": None if is_sorted else order, "lengths": lengths,
+        "n_active": n_active, "state0": state0, "layers": [], "dtype": dtype,
+    }
+    rev = _reverse_index(lengths, T) if spec.bidirectional else None
+    cache["rev"] = rev
+
+    if spec.input_kind == "tokens":
+        ids = np.ascontiguousarray(X.T)  # (T, N)
+        cache["ids"] = ids
+        inp = params["embedding"][ids] if "embedding" in params else None
+    else:
+        inp = np.ascontiguousarray(X.transpose(1, 0, 2), dtype=dtype)  # (T, N, D)
+
+    states = []
+    n_threads = loop_threads(N, spec.hidden_size, cell.n_gates)
+    with blas_limit(n_threads):
+        for layer in range(spec.num_layers):
+            if layer > 0 and use_dropout:
+                mask = _dropout_mask(rng, inp.shape, dropout, dtype)
+                inp = inp * mask
+            else:
+                mask = None
+            outs, dirs = [], []
+            for d, suffix in enumerate(spec.directions):
+                p = _layer_params(params, f"layer{layer}{suffix}")
+                s0 = state0[layer * len(spec.directions) + d]
+                reverse = suffix == "_reverse"
+                if inp is None:  # token ids straight into W_xh
+                    src_ids = _gather_time(ids, rev) if reverse else ids
+                    xw = p["W_xh"][src_ids]  # (T, N, G*H) row lookup
+                    src = None
+                else:
+                    src = _gather_time(inp, rev) if reverse else inp
+                    xw = (src.reshape(T * N, -1) @ p["W_xh"]).reshape(T, N, -1)  # (T*N, D) @ (D, G*H)
+                xw += p["b"]
+                ws = layer_forward(cell, xw, n_active, p, s0)
+                out = ws["h"]
+                if reverse:
+                    out = _gather_time(out, rev)
+                else:
+                    states.append(final_state(cell, ws, lengths, s0))
+                outs.append(out)
+                dirs.append({"params": p, "ws": ws, "src": src, "state0": s0, "reverse": reverse})
+            cache["layers"].append({"dirs": dirs, "mask": mask, "inp_shape": None if inp is None else inp.shape})
+            inp = outs[0] if len(outs) == 1 else np.concatenate(outs, axis=2)  # (T, N, H * dirs)
+
+    rep = _pool(inp, lengths, spec, cache) if spec.pooling else inp
+    if use_dropout:
+        head_mask = _dropout_mask(rng, rep.shape, dropout, dtype)
+        rep = rep * head_mask
+    else:
+        head_mask = None
+    cache["rep"], cache["head_mask"] = rep, head_mask
+    logits = rep @ params["W_hy"] + params["b_y"]  # (N, Hd) @ (Hd, C) or (T, N, Hd) @ (Hd, C)
+    if not is_sorted:
+        inverse = np.argsort(order)
+        logits = logits[inverse] if spec.pooling else logits[:, inverse]
+        states = [tuple(s[inverse] for s in st) for st in states]
+    return logits, states, cache
+
+
+def _pool(out, lengths, spec, cache):
+    """(T, N, Hd) -> (N, Hd); a sequence with no steps pools to zeros."""
+    T, N, Hd = out.shape
+    rows = np.arange(N)
+    last = np.maximum(lengths - 1, 0)
+    empty = lengths == 0
+    cache["out_shape"] = out.shape
+    if spec.pooling == "last":
+        pooled = out[last, rows].copy()
+        if spec.bidirectional:  # the reverse direction ends at step 0
+            H = spec.hidden_size
+            pooled[:, H:] = out[0, :, H:]
+    elif spec.pooling == "mean":
+        pooled = out.sum(axis=0) / np.maximum(lengths, 1)[:, None].astype(out.dtype)
+    else:  # max over real steps only
+        masked = np.where((np.arange(T)[:, None] < lengths[None, :])[:, :, None], out, -np.inf)
+        argmax = masked.argmax(axis=0)  # (N, Hd)
+        cache["argmax"] = argmax
+        pooled = np.take_along_axis(out, argmax[None], axis=0)[0]
+    pooled[empty] = 0
+    return pooled
+
+
+def _pool_backward(dpooled, lengths, spec, cache):
+    T, N, Hd = cache["out_shape"]
+    dout = np.zeros((T, N, Hd), dtype=dpooled.dtype)
+    dpooled = dpooled.copy()
+    dpooled[lengths == 0] = 0
+    rows = np.arange(N)
+    if spec.pooling == "last":
+        last = np.maximum(lengths - 1, 0)
+        if spec.bidirectional:
+            H = spec.hidden_size
+            dout[last, rows, :H] = dpooled[:, :H]
+            dout[0, :, H:] += dpooled[:, H:]
+        else:
+            dout[last, rows] = dpooled
+    elif spec.pooling == "mean":
+        real = (np.arange(T)[:, None] < lengths[None, :]).astype(dpooled.dtype)  # (T, N)
+        dout += real[:, :, None] * (dpooled / np.maximum(lengths, 1)[:, None].astype(dpooled.dtype))[None]
+    else:
+        np.put_along_axis(dout, cache["argmax"][None], dpooled[None], axis=0)
+    return dout
+
+
+def backward(params, dlogits, cache):
+    """Gradients of the loss for every parameter, given dL/dlogits.
+
+    dlogits has the shape of forward's logits, in the caller's row order.
+    """
+    spec = cache["spec"]
+    cell = CELLS[spec.cell]
+    order, lengths, n_active = cache["order"], cache["lengths"], cache["n_active"]
+    if order is not None:
+        dlogits = dlogits[order] if spec.pooling else dlogits[:, order]
+    rep = cache["rep"]
+    grads = {}
+    Hd = rep.shape[-1]
+    grads["W_hy"] = rep.reshape(-1, Hd).T @ dlogits.reshape(-1, dlogits.shape[-1])
+    grads["b_y"] = dlogits.reshape(-1, dlogits.shape[-1]).sum(axis=0)
+    drep = dlogits @ params["W_hy"].T
+    if cache["head_mask"] is not None:
+        drep *= cache["head_mask"]
+    dout = _pool_backward(drep, lengths, spec, cache) if spec.pooling else drep
+    T, N = dout.shape[0], dout.shape[1]
+    H = spec.hidden_size
+    rev = cache["rev"]
+
+    n_threads = loop_threads(N, H, cell.n_gates)
+    with blas_limit(n_threads):
+        for layer in range(spec.num_layers - 1, -1, -1):
+            entry = cache["layers"][layer]
+            dinp = None
+            for d, info in enumerate(entry["dirs"]):
+                prefix = f"layer{layer}{spec.directions[d]}"
+                dh = dout[:, :, d * H : (d + 1) * H]
+                if info["reverse"]:
+                    dh = _gather_time(dh, rev)
+                dh = np.ascontiguousarray(dh)
+                p, ws = info["params"], info["ws"]
+                dxw, dhw, _ = layer_backward(cell, dh, n_active, p, ws, info["state0"])
+                GH = dxw.shape[2]
+                flat = dxw.reshape(T * N, GH)
+                grads[f"{prefix}.b"] = flat.sum(axis=0)
+                grads[f"{prefix}.W_hh"] = recurrent_weight_grad(ws, dhw, info["state0"][0])
+                for name, value in cell.extra_grads(dxw, dhw).items():
+                    grads[f"{prefix}.{name}"] = value
+                if info["src"] is None:  # token ids were the input: scatter into W_xh rows
+                    ids = cache["ids"]
+                    src_ids = _gather_time(ids, rev) if info["reverse"] else ids
+                    grads[f"{prefix}.W_xh"] = scatter_rows(src_ids.ravel(), flat, spec.n_inputs)
+                    continue
+                src = info["src"]
+                grads[f"{prefix}.W_xh"] = src.reshape(T * N, -1).T @ flat  # (D, T*N) @ (T*N, G*H)
+                if layer == 0 and spec.input_kind == "dense":
+                    continue
+                d_src = (flat @ p["W_xh"].T).reshape(T, N, -1)  # (T*N, G*H) @ (G*H, D)
+                if info["reverse"]:
+                    d_src = _gather_time(d_src, rev)
+                dinp = d_src if dinp is None else dinp + d_src
+            if dinp is None:
+                continue
+            if entry["mask"] is not None:
+                dinp *= entry["mask"]
+            if layer == 0:  # embedding lookup
+                grads["embedding"] = scatter_rows(cache["ids"].ravel(), dinp.reshape(T * N, -1), spec.n_inputs)
+            dout = dinp
+    return grads
