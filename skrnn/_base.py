@@ -1,0 +1,122 @@
+"""The one base estimator: shared parameters, validation and fit glue."""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from . import __version__
+from ._core.cells import CELLS
+from ._core.network import init_params
+from ._core.optimizers import SOLVERS
+from ._training import make_optimizer
+
+# Parameters shared by every recurrent estimator; subclasses add their own.
+SHARED_CONSTRAINTS = {
+    "hidden_size": [Interval(Integral, 1, None, closed="left")],
+    "cell": [StrOptions(set(CELLS))],
+    "num_layers": [Interval(Integral, 1, None, closed="left")],
+    "embedding_dim": [None, Interval(Integral, 1, None, closed="left")],
+    "dropout": [Interval(Real, 0, 1, closed="left")],
+    "solver": [StrOptions(set(SOLVERS))],
+    "learning_rate": [Interval(Real, 0, None, closed="neither")],
+    "momentum": [Interval(Real, 0, 1, closed="both")],
+    "beta_1": [Interval(Real, 0, 1, closed="left")],
+    "beta_2": [Interval(Real, 0, 1, closed="left")],
+    "alpha": [Interval(Real, 0, None, closed="left")],
+    "batch_size": [Interval(Integral, 1, None, closed="left")],
+    "max_iter": [Interval(Integral, 1, None, closed="left")],
+    "tol": [Interval(Real, 0, None, closed="left")],
+    "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+    "early_stopping": ["boolean"],
+    "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+    "clip_norm": [None, Interval(Real, 0, None, closed="neither")],
+    "warm_start": ["boolean"],
+    "random_state": ["random_state"],
+    "verbose": ["verbose"],
+    "dtype": [StrOptions({"float32", "float64"})],
+}
+
+
+class BaseRNN(BaseEstimator):
+    """Fit glue shared by the recurrent estimators.
+
+    Fitted state is plain data, so that pickle, joblib and skops all load it:
+    ``weights_`` (dict of named arrays), ``_optimizer_state`` (dict) and
+    ``_rng_state`` (the Generator's state dict, so that ``warm_start``
+    continues the same random stream).
+    """
+
+    def _is_warm(self):
+        return self.warm_start and hasattr(self, "weights_")
+
+    def _generator(self):
+        """The training Generator: resumed under warm_start, else seeded from random_state."""
+        rng = np.random.default_rng()
+        if self._is_warm() and hasattr(self, "_rng_state"):
+            rng.bit_generator.state = self._rng_state
+            return rng
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        return np.random.default_rng(seed)
+
+    def _start_training(self, spec, rng):
+        """(params, optimizer) to train: fresh, or the fitted ones under warm_start."""
+        dtype = np.dtype(self.dtype)
+        if self._is_warm():
+            fresh_shapes = {k: v.shape for k, v in init_params(spec, np.random.default_rng(0), dtype).items()}
+            old_shapes = {k: v.shape for k, v in self.weights_.items()}
+            if fresh_shapes != old_shapes:
+                raise ValueError(
+                    "warm_start=True needs the architecture of the previous fit, but the weights' shapes "
+                    "differ (hidden_size, cell, num_layers, embedding_dim, bidirectional or the input "
+                    "changed). Set warm_start=False to start afresh."
+                )
+            params = {k: v.astype(dtype, copy=True) for k, v in self.weights_.items()}
+        else:
+            params = init_params(spec, rng, dtype)
+        optimizer = make_optimizer(
+            self.solver, params, learning_rate=self.learning_rate, momentum=self.momentum,
+            beta_1=self.beta_1, beta_2=self.beta_2,
+        )
+        if self._is_warm() and getattr(self, "_optimizer_state", None) is not None:
+            optimizer.load_state_dict(self._optimizer_state)
+        return params, optimizer
+
+    def _finish_training(self, params, optimizer, rng, history, n_items):
+        """Copy training results into fitted attributes (all plain data)."""
+        warm = self._is_warm()
+        self.weights_ = params
+        self._optimizer_state = optimizer.state_dict()
+        self._rng_state = rng.bit_generator.state
+        previous_curve = list(self.loss_curve_) if warm and hasattr(self, "loss_curve_") else []
+        self.loss_curve_ = previous_curve + history.loss_curve
+        self.n_iter_ = history.n_iter
+        self.t_ = (self.t_ if warm and hasattr(self, "t_") else 0) + n_items
+        self.best_loss_ = float(min(self.loss_curve_)) if self.loss_curve_ else np.inf
+        if self.early_stopping:
+            previous = list(self.validation_scores_) if warm and getattr(self, "validation_scores_", None) else []
+            self.validation_scores_ = previous + history.validation_scores
+            self.best_validation_score_ = float(max(self.validation_scores_)) if self.validation_scores_ else -np.inf
+        else:
+            self.validation_scores_ = None
+            self.best_validation_score_ = None
+        self._skrnn_version = __version__
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state["_skrnn_version"] = __version__
+        return state
+
+    def __setstate__(self, state):
+        saved = state.get("_skrnn_version")
+        if saved is not None and saved != __version__:
+            warnings.warn(
+                f"Trying to unpickle {type(self).__name__} from skrnn version {saved} when using version "
+                f"{__version__}. This might lead to breaking code or invalid results. Use at your own risk.",
+                UserWarning,
+                stacklevel=2,
+            )
+        super().__setstate__(state)

@@ -1,0 +1,202 @@
+"""The minibatch loop shared by every skrnn estimator.
+
+An estimator supplies two callables, ``run_epoch`` (one pass over the training
+batches, returning the mean training loss) and, with early stopping,
+``validation_score`` (higher is better). ``fit_epochs`` does the rest the way
+``MLPClassifier`` users expect: tolerance-based stopping on the training loss
+or the validation score, restoring the best weights, a ``ConvergenceWarning``
+when ``max_iter`` runs out, one line per epoch with ``verbose``, and two
+things MLP does not do: a diverging run (non-finite loss, gradient or
+weights) stops with the last finite weights and a warning that says what to
+change, and Ctrl-C stops after the current batch instead of leaving half an
+update behind.
+"""
+
+import signal
+import threading
+import time
+import warnings
+from contextlib import contextmanager
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+
+from ._core.losses import softmax_cross_entropy
+from ._core.network import backward, forward
+from ._core.optimizers import SOLVERS, add_l2_penalty, clip_grad_norm
+
+
+class TrainingDiverged(ArithmeticError):
+    """A loss, gradient or weight became non-finite during training."""
+
+
+def make_optimizer(solver, params, *, learning_rate, momentum=0.9, nesterov=True, beta_1=0.9, beta_2=0.999):
+    """The optimizer named ``solver``, updating ``params`` in place."""
+    if solver == "sgd":
+        return SOLVERS[solver](params, learning_rate=learning_rate, momentum=momentum, nesterov=nesterov)
+    if solver == "adam":
+        return SOLVERS[solver](params, learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2)
+    return SOLVERS[solver](params, learning_rate=learning_rate)
+
+
+def train_step(params, spec, optimizer, X, lengths, targets, weights=None, state0=None, *,
+               alpha=0.0, clip_norm=None, dropout=0.0, rng=None):
+    """Forward, loss, backward, L2 penalty, clipping and one optimizer update.
+
+    Returns (loss, states): the batch loss (before the update) and the state
+    after each row's last step, for truncated BPTT. Raises TrainingDiverged,
+    leaving ``params`` untouched, when the loss or the gradient is not finite.
+    """
+    logits, states, cache = forward(params, spec, X, lengths, state0, dropout=dropout, rng=rng)
+    loss, dlogits = softmax_cross_entropy(logits, targets, weights)
+    grads = backward(params, dlogits, cache)
+    if alpha:
+        add_l2_penalty(params, grads, alpha)
+    norm = clip_grad_norm(grads, clip_norm)
+    if not (np.isfinite(loss) and np.isfinite(norm)):
+        raise TrainingDiverged(f"loss={loss}, gradient norm={norm}")
+    optimizer.step(grads)
+    return loss, states
+
+
+def params_finite(params):
+    return all(np.isfinite(v).all() for v in params.values())
+
+
+def copy_params(params):
+    return {k: v.copy() for k, v in params.items()}
+
+
+def restore_params(params, saved):
+    """Copy ``saved`` into the arrays of ``params`` (the optimizer holds those arrays)."""
+    for k, v in saved.items():
+        params[k][...] = v
+
+
+class StopRequest:
+    """Set by Ctrl-C while training; the loop checks it between batches."""
+
+    def __init__(self):
+        self.requested = False
+
+
+@contextmanager
+def interruptible():
+    """Turn SIGINT into a stop request checked between batches.
+
+    Outside the main thread (joblib workers, notebooks' background threads)
+    signals cannot be caught, and a KeyboardInterrupt raised mid-batch is
+    handled by ``fit_epochs`` instead.
+    """
+    stop = StopRequest()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def handler(signum, frame):
+        stop.requested = True
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+class EpochHistory:
+    """What ``fit_epochs`` learned: the estimator copies it into its attributes."""
+
+    def __init__(self):
+        self.loss_curve = []
+        self.validation_scores = []
+        self.best_loss = np.inf
+        self.best_validation_score = -np.inf
+        self.n_iter = 0
+        self.stopped_by = None  # None, "tol", "interrupt", "diverged"
+
+
+def fit_epochs(params, optimizer, run_epoch, validation_score=None, *, max_iter, tol, n_iter_no_change,
+               verbose=0, name="model", history=None, describe_epoch=None):
+    """Run epochs until convergence, ``max_iter``, divergence or Ctrl-C.
+
+    run_epoch(stop) -> (mean training loss, items seen); it checks
+    ``stop.requested`` between batches and returns early when it is set.
+    validation_score() -> float, higher is better (None: stop on the
+    training loss, as MLPClassifier does without early stopping).
+    With a validation score, the best weights seen are restored at the end.
+    describe_epoch(epoch) -> str, extra text for the verbose line.
+    """
+    history = history or EpochHistory()
+    best = copy_params(params) if validation_score is not None else None
+    last_good = (copy_params(params), optimizer.state_dict())
+    no_improvement = 0
+    with interruptible() as stop:
+        for _ in range(max_iter):
+            start = time.perf_counter()
+            try:
+                loss, n_items = run_epoch(stop)
+                if not params_finite(params):
+                    raise TrainingDiverged("non-finite weights after an update")
+            except TrainingDiverged as exc:
+                restore_params(params, last_good[0])
+                optimizer.load_state_dict(last_good[1])
+                history.stopped_by = "diverged"
+                warnings.warn(
+                    f"{name}: training diverged in epoch {history.n_iter + 1} ({exc}). The weights of the "
+                    "last finite epoch were restored and training stopped. Use a smaller learning_rate, "
+                    "or set clip_norm (e.g. clip_norm=1.0).",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
+                break
+            except KeyboardInterrupt:
+                stop.requested = True
+                loss, n_items = np.nan, 0
+            if stop.requested and not np.isfinite(loss):
+                history.stopped_by = "interrupt"
+                break
+            history.n_iter += 1
+            history.loss_curve.append(float(loss))
+            seconds = time.perf_counter() - start
+            line = f"Epoch {history.n_iter}: loss {loss:.4f}"
+            if validation_score is not None:
+                score = float(validation_score())
+                history.validation_scores.append(score)
+                line += f", validation score {score:.4f}"
+                improved = score > history.best_validation_score + tol
+                if score > history.best_validation_score:
+                    history.best_validation_score = score
+                    best = copy_params(params)
+            else:
+                improved = loss < history.best_loss - tol
+            history.best_loss = min(history.best_loss, float(loss))
+            last_good = (copy_params(params), optimizer.state_dict())
+            if verbose:
+                rate = n_items / seconds if seconds > 0 else float("inf")
+                line += f", {seconds:.2f} s, {rate:,.0f} items/s"
+                if describe_epoch is not None:
+                    line += describe_epoch(history.n_iter)
+                print(line, flush=True)
+            no_improvement = 0 if improved else no_improvement + 1
+            if stop.requested:
+                history.stopped_by = "interrupt"
+                break
+            if no_improvement >= n_iter_no_change:
+                history.stopped_by = "tol"
+                break
+    if best is not None and history.validation_scores:
+        restore_params(params, best)
+    if history.stopped_by == "interrupt":
+        warnings.warn(
+            f"{name}: training interrupted after {history.n_iter} complete epoch(s); the estimator keeps "
+            "the best weights so far and is ready to use. Call fit again with warm_start=True to go on.",
+            UserWarning,
+            stacklevel=3,
+        )
+    elif history.stopped_by is None and history.n_iter >= max_iter:
+        warnings.warn(
+            f"{name}: maximum iterations ({max_iter}) reached and the optimization hasn't converged yet.",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+    return history

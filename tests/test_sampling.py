@@ -1,0 +1,147 @@
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from scipy.special import chdtrc
+
+from skrnn._core.sampling import log_softmax, sample_next, softmax
+
+
+def random_logits(seed, V=65):
+    return np.random.default_rng(seed).standard_normal(V) * 3
+
+
+def frequencies(logits, n, seed=0, **kwargs):
+    rng = np.random.default_rng(seed)
+    draws = [sample_next(logits, rng, **kwargs) for _ in range(n)]
+    return np.bincount(draws, minlength=len(logits)) / n
+
+
+def chi_square_pvalue(observed, expected):
+    """P-value of Pearson's goodness-of-fit test (scipy.stats is slow to import)."""
+    statistic = np.sum((observed - expected) ** 2 / expected)
+    return chdtrc(len(observed) - 1, statistic)
+
+
+def entropy(p):
+    p = p[p > 0]
+    return -np.sum(p * np.log(p))
+
+
+def test_sample_next_greedy_picks_argmax():
+    rng = np.random.default_rng(0)
+    for seed in range(20):
+        logits = random_logits(seed)
+        assert sample_next(logits, rng, temperature=0) == np.argmax(logits)
+
+
+def test_sample_next_greedy_breaks_ties_to_lowest_index():
+    logits = np.array([0.0, 2.0, 1.0, 2.0])
+    assert sample_next(logits, np.random.default_rng(0), temperature=0) == 1
+    assert sample_next(logits, np.random.default_rng(0), top_k=1) == 1
+
+
+def test_sample_next_top_k_1_is_greedy():
+    rng = np.random.default_rng(0)
+    for seed in range(20):
+        logits = random_logits(seed)
+        assert sample_next(logits, rng, temperature=2.0, top_k=1) == np.argmax(logits)
+
+
+def test_sample_next_top_k_samples_only_from_k_largest():
+    logits, k = random_logits(0), 5
+    freq = frequencies(logits, 2000, top_k=k)
+    largest = set(np.argsort(logits)[-k:])
+    assert set(np.flatnonzero(freq)) == largest
+
+
+def test_sample_next_top_k_at_least_vocabulary_keeps_all():
+    logits = random_logits(0)
+    assert_allclose(
+        frequencies(logits, 500, top_k=len(logits)), frequencies(logits, 500)
+    )
+
+
+def test_sample_next_top_k_with_temperature_0_is_greedy():
+    logits = random_logits(3)
+    rng = np.random.default_rng(0)
+    assert sample_next(logits, rng, temperature=0, top_k=5) == np.argmax(logits)
+
+
+def test_sample_next_frequencies_match_softmax():
+    logits, n = np.array([1.0, 0.5, -1.0, 2.0, 0.0, -3.0]), 10000
+    observed = frequencies(logits, n) * n
+    assert chi_square_pvalue(observed, softmax(logits) * n) > 1e-3
+
+
+def test_sample_next_top_k_frequencies_match_renormalised_softmax():
+    logits, n = np.array([1.0, 0.5, -1.0, 2.0, 0.0, -3.0]), 10000
+    observed = frequencies(logits, n, top_k=3, temperature=0.7) * n
+    expected = np.where(logits >= 0.5, np.exp(logits / 0.7), 0.0)
+    expected *= n / expected.sum()
+    keep = expected > 0
+    assert observed[~keep].sum() == 0
+    assert chi_square_pvalue(observed[keep], expected[keep]) > 1e-3
+
+
+def test_sample_next_higher_temperature_is_more_diverse():
+    logits = random_logits(0, V=20)
+    h = [entropy(frequencies(logits, 4000, temperature=t)) for t in (0.5, 1.0, 2.0)]
+    assert h[0] < h[1] < h[2]
+
+
+def test_sample_next_is_deterministic_for_a_seed():
+    logits = random_logits(0)
+    assert_allclose(frequencies(logits, 200, seed=7), frequencies(logits, 200, seed=7))
+    draws = [
+        [sample_next(logits, rng, top_k=10) for _ in range(50)]
+        for rng in (np.random.default_rng(7), np.random.default_rng(7))
+    ]
+    assert draws[0] == draws[1]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
+def test_sample_next_returns_python_int(dtype):
+    logits = np.array([1, 3, 2], dtype=dtype)
+    for kwargs in ({}, {"temperature": 0}, {"top_k": 2}):
+        assert type(sample_next(logits, np.random.default_rng(0), **kwargs)) is int
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sample_next_extreme_logits_pick_the_huge_one(dtype):
+    logits = np.array([-1e4, 1e4, 0.0], dtype=dtype)
+    rng = np.random.default_rng(0)
+    assert all(sample_next(logits, rng) == 1 for _ in range(100))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_softmax_extreme_logits_are_finite_and_sum_to_one(dtype):
+    logits = np.array([[1e4, -1e4, 0.0, 1e4], [-1e4, -1e4, 3.0, 2.0]], dtype=dtype)
+    p = softmax(logits)
+    assert p.dtype == dtype
+    assert np.all(np.isfinite(p))
+    assert_allclose(p.sum(axis=-1), 1.0, atol=1e-6)
+    assert_allclose(p[0], [0.5, 0.0, 0.0, 0.5], atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_log_softmax_extreme_logits_are_finite(dtype):
+    logits = np.array([[1e4, -1e4, 0.0, 1e4], [-1e4, -1e4, 3.0, 2.0]], dtype=dtype)
+    logp = log_softmax(logits)
+    assert logp.dtype == dtype
+    assert np.all(np.isfinite(logp))
+    assert_allclose(np.exp(logp).sum(axis=-1), 1.0, atol=1e-6)
+    assert_allclose(logp[0], [-np.log(2), -1e4 - np.log(2) - 1e4, -1e4 - np.log(2),
+                              -np.log(2)], rtol=1e-6)
+
+
+def test_softmax_and_log_softmax_follow_axis():
+    logits = np.random.default_rng(0).standard_normal((3, 4))
+    assert_allclose(softmax(logits, axis=0).sum(axis=0), 1.0, rtol=1e-15)
+    assert_allclose(np.exp(log_softmax(logits, axis=0)), softmax(logits, axis=0))
+    expected = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+    assert_allclose(log_softmax(logits), expected, rtol=1e-14)
+
+
+def test_sample_next_top_k_breaks_ties_to_lowest_index():
+    logits = np.array([0.0, 2.0, 1.0, 1.0])
+    assert set(np.flatnonzero(frequencies(logits, 300, top_k=2))) == {1, 2}
