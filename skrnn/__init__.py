@@ -2,4 +2,7 @@
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["__version__"]
+from ._generator import RNNCharGenerator  # noqa: E402
+from ._tokenizers import CharTokenizer, WordTokenizer  # noqa: E402
+
+__all__ = ["CharTokenizer", "RNNCharGenerator", "WordTokenizer", "__version__"]

@@ -1,0 +1,594 @@
+"""RNNCharGenerator: a character-level language model that generates and scores text."""
+
+import time
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import _fit_context
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, validate_params
+from sklearn.utils.validation import check_is_fitted
+
+from ._base import SHARED_CONSTRAINTS, BaseRNN
+from ._core.losses import softmax_cross_entropy
+from ._core.network import NetworkSpec, forward
+from ._core.sampling import log_softmax, sample_next
+from ._tokenizers import check_documents
+from ._training import fit_epochs, train_step
+
+END = ""  # classes_[0]: ends every document, and is the first input of every document
+
+# A five-character corpus makes one batch per pass: an epoch repeats passes
+# until it has made this many updates, so tiny and huge corpora share defaults.
+MIN_UPDATES_PER_EPOCH = 50
+
+# Chunk length for scoring and prediction, where no gradient is kept.
+INFERENCE_CHUNK = 256
+
+
+def _as_documents(X, name="X"):
+    """A str is one document; anything else must be an iterable of str."""
+    if isinstance(X, str):
+        return [X]
+    return check_documents(X, name=name)
+
+
+def _segments(seqs, n_lanes, seq_length):
+    """Cut streams into segments and deal them to lanes.
+
+    seqs are id arrays ``[END, c1, ..., cn, END]``; a segment (s, a, b)
+    covers inputs seqs[s][a:b] and targets seqs[s][a+1:b+1]. A stream longer
+    than its share of the corpus (total steps / n_lanes) is cut, so that one
+    long corpus fills every lane, as in char-rnn; each segment starts from a
+    zero state. Returns a list of lanes, each a list of segments.
+    """
+    steps = [len(s) - 1 for s in seqs]
+    share = max(seq_length, -(-sum(steps) // n_lanes))
+    pieces = []
+    for s, n in enumerate(steps):
+        cuts = -(-n // share)
+        bounds = np.linspace(0, n, cuts + 1).astype(int)
+        pieces.extend((s, a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a)
+    return _deal(pieces, n_lanes)
+
+
+def _deal(pieces, n_lanes):
+    """Greedy: the next piece goes to the lane with the fewest steps so far."""
+    lanes = [[] for _ in range(min(n_lanes, len(pieces)))]
+    loads = np.zeros(len(lanes), dtype=np.int64)
+    for piece in pieces:
+        lane = int(loads.argmin())
+        lanes[lane].append(piece)
+        loads[lane] += piece[2] - piece[1]
+    return lanes
+
+
+def _ticks(seqs, lanes, chunk):
+    """Walk the lanes in lockstep, ``chunk`` steps at a time.
+
+    Yields (X (N, T), targets (T, N), lengths (N,), starts (N,) bool, ends):
+    ``starts`` marks rows beginning a segment (their state is reset), ``ends``
+    lists (row, segment) pairs whose segment finishes in this tick. A lane with
+    nothing left gets length 0, which costs nothing in the time loop.
+    """
+    N = len(lanes)
+    where = [0] * N  # segment index within each lane
+    offset = [0] * N  # steps of that segment already read
+    while True:
+        rows = []
+        for lane in range(N):
+            if where[lane] >= len(lanes[lane]):
+                rows.append(None)
+                continue
+            s, a, b = lanes[lane][where[lane]]
+            start = a + offset[lane]
+            stop = min(start + chunk, b)
+            rows.append((s, start, stop, offset[lane] == 0, stop == b, (s, a, b)))
+            offset[lane] += stop - start
+            if stop == b:
+                where[lane] += 1
+                offset[lane] = 0
+        if all(r is None for r in rows):
+            return
+        T = max(r[2] - r[1] for r in rows if r is not None)
+        X = np.zeros((N, T), dtype=np.int32)
+        targets = np.zeros((T, N), dtype=np.int32)
+        lengths = np.zeros(N, dtype=np.intp)
+        starts = np.zeros(N, dtype=bool)
+        ends = []
+        for i, r in enumerate(rows):
+            if r is None:
+                continue
+            s, start, stop, is_start, is_end, segment = r
+            n = stop - start
+            X[i, :n] = seqs[s][start:stop]
+            targets[:n, i] = seqs[s][start + 1 : stop + 1]
+            lengths[i] = n
+            starts[i] = is_start
+            if is_end:
+                ends.append((i, segment))
+        yield X, targets, lengths, starts, ends
+
+
+def _reset_rows(states, starts):
+    """Zero the carried state of rows that begin a new segment."""
+    keep = (~starts)[:, None]
+    return [tuple(s * keep for s in st) for st in states]
+
+
+def _step_weights(lengths, T, dtype):
+    """(T, N) weights: 1 at real steps, 0 at padding."""
+    return (np.arange(T)[:, None] < lengths[None, :]).astype(dtype)
+
+
+class RNNCharGenerator(BaseRNN):
+    """Character-level recurrent language model.
+
+    Learns the characters of a corpus, generates new text and scores held-out
+    text. Each document becomes the stream ``[END] c1 ... cn [END]``, where
+    ``END`` (shown as ``""`` in ``classes_``) is learned like any character:
+    a model of short documents (one name per document) ends its samples by
+    itself. A long corpus is cut into ``batch_size`` lanes read in chunks of
+    ``seq_length`` characters with truncated backpropagation through time,
+    carrying the hidden state from one chunk to the next, as char-rnn does;
+    short documents are independent streams that each start from a zero state.
+
+    Parameters
+    ----------
+    hidden_size : int, default=128
+        Units in each recurrent layer.
+    cell : {"rnn", "gru", "lstm"}, default="rnn"
+        Recurrent cell.
+    num_layers : int, default=1
+        Stacked recurrent layers.
+    embedding_dim : int or None, default=None
+        Size of a learned character embedding; None feeds each character
+        straight into the first layer, as a one-hot input would.
+    dropout : float, default=0.0
+        Inverted-dropout rate between layers and before the output layer,
+        applied only while training.
+    seq_length : int, default=64
+        Characters per chunk of truncated backpropagation through time.
+    batch_size : int, default=32
+        Parallel lanes (streams) per update.
+    solver : {"adam", "sgd", "adagrad", "rmsprop"}, default="adam"
+        Optimizer.
+    learning_rate : float, default=0.002
+        Step size of the optimizer.
+    momentum : float, default=0.9
+        Nesterov momentum, for ``solver="sgd"``.
+    beta_1, beta_2 : float, default=0.9, 0.999
+        Adam's moment decay rates.
+    alpha : float, default=0.0
+        L2 penalty on the weights (not the biases).
+    clip_norm : float or None, default=5.0
+        Clip the global gradient norm to this value, as char-rnn does.
+    max_iter : int, default=20
+        Maximum epochs. An epoch is one pass over the corpus, or as many passes
+        as make at least 50 updates when the corpus is tiny.
+    tol : float, default=1e-3
+        Minimum improvement of the training loss (or of the validation score
+        with ``early_stopping``) that counts as progress.
+    n_iter_no_change : int, default=3
+        Epochs without progress before training stops.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data, stop when the validation
+        log-likelihood stops improving, and keep the best weights.
+    validation_fraction : float, default=0.1
+        Held-out share for early stopping: whole documents when there are
+        several, else the tail of the single document.
+    lowercase : bool, default=False
+        Lowercase all text (training, prompts, scored text).
+    warm_start : bool, default=False
+        Continue from the previous fit's weights, optimizer state and random
+        stream.
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialisation, lane order and dropout.
+    verbose : int, default=0
+        1 prints one line per epoch (losses in nats per character, time,
+        characters per second and a short sample).
+    dtype : {"float32", "float64"}, default="float32"
+        Floating-point type of the weights and computations.
+
+    Attributes
+    ----------
+    classes_ : ndarray of str, shape (n_classes,)
+        The characters, ``classes_[0] == ""`` standing for end of document.
+    vocabulary_ : dict
+        Character to its index in ``classes_``.
+    weights_ : dict of ndarray
+        Fitted weights by name (``layer0.W_xh``, ``layer0.W_hh``, ...,
+        ``W_hy``, ``b_y``).
+    loss_curve_ : list of float
+        Mean training loss (nats per character) of each epoch.
+    validation_scores_ : list of float or None
+        Validation log-likelihood per character after each epoch, with
+        ``early_stopping``.
+    best_validation_score_ : float or None
+        Best of ``validation_scores_``.
+    best_loss_ : float
+        Lowest training loss.
+    n_iter_ : int
+        Epochs run by the last fit.
+    t_ : int
+        Characters trained on, over all fits.
+
+    See Also
+    --------
+    RNNSequenceClassifier : Many-to-one model for labelled sequences.
+    CharTokenizer : Characters to padded ids, for pipelines.
+
+    Examples
+    --------
+    >>> from skrnn import RNNCharGenerator
+    >>> model = RNNCharGenerator(hidden_size=32, random_state=0).fit("hello")
+    >>> model.generate("h", n_chars=4, temperature=0)
+    'ello'
+    >>> model.predict(["hell"])
+    array(['o'], dtype=object)
+    """
+
+    _parameter_constraints = {
+        **SHARED_CONSTRAINTS,
+        "seq_length": [Interval(Integral, 1, None, closed="left")],
+        "lowercase": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        hidden_size=128,
+        *,
+        cell="rnn",
+        num_layers=1,
+        embedding_dim=None,
+        dropout=0.0,
+        seq_length=64,
+        batch_size=32,
+        solver="adam",
+        learning_rate=0.002,
+        momentum=0.9,
+        beta_1=0.9,
+        beta_2=0.999,
+        alpha=0.0,
+        clip_norm=5.0,
+        max_iter=20,
+        tol=1e-3,
+        n_iter_no_change=3,
+        early_stopping=False,
+        validation_fraction=0.1,
+        lowercase=False,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+        dtype="float32",
+    ):
+        self.hidden_size = hidden_size
+        self.cell = cell
+        self.num_layers = num_layers
+        self.embedding_dim = embedding_dim
+        self.dropout = dropout
+        self.seq_length = seq_length
+        self.batch_size = batch_size
+        self.solver = solver
+        self.learning_rate = learning_rate
+        self.momentum = momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.alpha = alpha
+        self.clip_norm = clip_norm
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.lowercase = lowercase
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
+        self.dtype = dtype
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        tags.target_tags.required = False
+        return tags
+
+    # -- text <-> ids -------------------------------------------------------
+
+    def _documents(self, X, name="X"):
+        docs = _as_documents(X, name)
+        return [d.lower() for d in docs] if self.lowercase else docs
+
+    def _encode(self, docs, name="X"):
+        """Documents -> id arrays; characters outside the vocabulary raise."""
+        encoded = []
+        for i, doc in enumerate(docs):
+            codes = np.frombuffer(doc.encode("utf-32-le"), dtype="<u4")
+            ids = np.searchsorted(self._codes, codes)
+            known = (ids < len(self._codes)) & (self._codes[np.minimum(ids, len(self._codes) - 1)] == codes)
+            if not known.all():
+                unknown = sorted({chr(c) for c in codes[~known]})
+                where = f"{name}[{i}]" if name != "prompt" else "prompt"
+                raise ValueError(
+                    f"{where} contains characters the model was not trained on: {unknown!r}. Remove or "
+                    "replace them, or fit on text that contains them."
+                )
+            encoded.append((ids + 1).astype(np.int32))
+        return encoded
+
+    @staticmethod
+    def _stream(ids):
+        """[END, c1, ..., cn, END]: inputs are [:-1], targets [1:]."""
+        seq = np.zeros(len(ids) + 2, dtype=np.int32)
+        seq[1:-1] = ids
+        return seq
+
+    def _spec(self):
+        return NetworkSpec(
+            n_inputs=len(self.classes_), n_outputs=len(self.classes_), hidden_size=self.hidden_size,
+            input_kind="tokens", cell=self.cell, num_layers=self.num_layers, embedding_dim=self.embedding_dim,
+        )
+
+    # -- fitting ------------------------------------------------------------
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Learn the characters of ``X``.
+
+        Parameters
+        ----------
+        X : str or iterable of str
+            One document (a str) or several documents.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : RNNCharGenerator
+            The fitted model.
+        """
+        docs = self._documents(X)
+        codes = np.unique(np.frombuffer("".join(docs).encode("utf-32-le"), dtype="<u4"))
+        if codes.size == 0:
+            raise ValueError("X contains no characters: fit needs text, e.g. fit('hello world').")
+        if self._is_warm() and not np.array_equal(codes, self._codes):
+            raise ValueError(
+                "warm_start=True needs the characters of the previous fit, but X has a different set of "
+                "characters. Set warm_start=False to start afresh."
+            )
+        rng = self._generator()
+        self._codes = codes
+        self.classes_ = np.array([END] + [chr(c) for c in codes], dtype=object)
+        self.vocabulary_ = {c: i for i, c in enumerate(self.classes_) if i > 0}
+        train, valid = self._split(docs, rng)
+        seqs = [self._stream(ids) for ids in self._encode(train)]
+        valid_seqs = [self._stream(ids) for ids in self._encode(valid)] if valid else None
+        spec = self._spec()
+        params, optimizer = self._start_training(spec, rng)
+        counted = {"chars": 0}
+
+        def run_epoch(stop):
+            total, n_chars, n_updates = 0.0, 0, 0
+            while n_updates < MIN_UPDATES_PER_EPOCH and not stop.requested:
+                order = rng.permutation(len(seqs))
+                lanes = _segments([seqs[i] for i in order], self.batch_size, self.seq_length)
+                shuffled = [seqs[i] for i in order]
+                states = None
+                for X_t, targets, lengths, starts, _ in _ticks(shuffled, lanes, self.seq_length):
+                    weights = _step_weights(lengths, X_t.shape[1], params["W_hy"].dtype)
+                    state0 = None if states is None else _reset_rows(states, starts)
+                    loss, states = train_step(
+                        params, spec, optimizer, X_t, lengths, targets, weights, state0,
+                        alpha=self.alpha, clip_norm=self.clip_norm, dropout=self.dropout, rng=rng,
+                    )
+                    real = int(lengths.sum())
+                    total += loss * real
+                    n_chars += real
+                    n_updates += 1
+                    if stop.requested:
+                        break
+            counted["chars"] += n_chars
+            return (total / n_chars if n_chars else np.nan), n_chars
+
+        validation = None
+        if valid_seqs is not None:
+            def validation():
+                return self._mean_log_likelihood(params, spec, valid_seqs)
+
+        def describe(epoch):
+            text = ""
+            if valid_seqs is not None:
+                text = f", validation loss {-self._mean_log_likelihood(params, spec, valid_seqs):.4f}"
+            self.weights_ = params
+            sample = self.generate(n_chars=40, temperature=0.8, random_state=epoch)
+            return text + f", sample {sample!r}"
+
+        start = time.perf_counter()
+        history = fit_epochs(
+            params, optimizer, run_epoch, validation, max_iter=self.max_iter, tol=self.tol,
+            n_iter_no_change=self.n_iter_no_change, verbose=self.verbose, name=type(self).__name__,
+            describe_epoch=describe if self.verbose else None,
+        )
+        self._finish_training(params, optimizer, rng, history, counted["chars"])
+        self.fit_time_ = time.perf_counter() - start
+        return self
+
+    def _split(self, docs, rng):
+        """(training documents, validation documents or None)."""
+        if not self.early_stopping:
+            return docs, None
+        if len(docs) == 1:
+            cut = int(round(len(docs[0]) * (1 - self.validation_fraction)))
+            if cut < 1 or cut >= len(docs[0]):
+                raise ValueError(
+                    f"validation_fraction={self.validation_fraction} leaves no text to train on or to "
+                    f"validate on in a document of {len(docs[0])} characters; use early_stopping=False."
+                )
+            return [docs[0][:cut]], [docs[0][cut:]]
+        n_valid = int(round(len(docs) * self.validation_fraction))
+        if n_valid < 1 or n_valid >= len(docs):
+            raise ValueError(
+                f"validation_fraction={self.validation_fraction} of {len(docs)} documents leaves no "
+                "document to train on or to validate on; use early_stopping=False or more documents."
+            )
+        order = rng.permutation(len(docs))
+        return [docs[i] for i in order[n_valid:]], [docs[i] for i in order[:n_valid]]
+
+    # -- inference ----------------------------------------------------------
+
+    def _inference_lanes(self, seqs):
+        pieces = sorted(((s, 0, len(seq) - 1) for s, seq in enumerate(seqs)), key=lambda p: -(p[2] - p[1]))
+        return _deal(pieces, max(self.batch_size, 64))
+
+    def _mean_log_likelihood(self, params, spec, seqs):
+        """Mean log-probability per predicted character, END included (nats)."""
+        total, count = 0.0, 0
+        states = None
+        for X_t, targets, lengths, starts, _ in _ticks(seqs, self._inference_lanes(seqs), INFERENCE_CHUNK):
+            state0 = None if states is None else _reset_rows(states, starts)
+            logits, states, _ = forward(params, spec, X_t, lengths, state0)
+            weights = _step_weights(lengths, X_t.shape[1], logits.dtype)
+            loss, _ = softmax_cross_entropy(logits, targets, weights)
+            real = int(lengths.sum())
+            total += loss * real
+            count += real
+        return -total / count
+
+    def score(self, X, y=None):
+        """Mean log-likelihood per character of ``X``, in nats (higher is better).
+
+        Each document is scored from the start, predicting each of its
+        characters and its end, so that ``GridSearchCV`` can select models
+        with no scorer argument.
+
+        Parameters
+        ----------
+        X : str or iterable of str
+            Held-out text.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+        """
+        check_is_fitted(self)
+        seqs = [self._stream(ids) for ids in self._encode(self._documents(X))]
+        return float(self._mean_log_likelihood(self.weights_, self._spec(), seqs))
+
+    def perplexity(self, X):
+        """``exp(-score(X))``: the model's average branching factor on ``X``."""
+        return float(np.exp(-self.score(X)))
+
+    def _last_logits(self, prefixes):
+        """(n, n_classes) logits after reading ``[END] + prefix`` for each prefix."""
+        seqs = [np.append(self._stream(ids)[:-1], 0) for ids in self._encode(prefixes)]
+        out = np.zeros((len(seqs), len(self.classes_)), dtype=self.weights_["W_hy"].dtype)
+        lanes = self._inference_lanes(seqs)
+        spec = self._spec()
+        states = None
+        for X_t, _, lengths, starts, ends in _ticks(seqs, lanes, INFERENCE_CHUNK):
+            state0 = None if states is None else _reset_rows(states, starts)
+            logits, states, _ = forward(self.weights_, spec, X_t, lengths, state0)
+            for row, (s, _, _) in ends:
+                out[s] = logits[lengths[row] - 1, row]
+        return out
+
+    def predict_log_proba(self, X):
+        """Log-probabilities of the next character after each prefix in ``X``.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_prefixes, n_classes)
+            Columns follow ``classes_``; column 0 is the end of the document.
+        """
+        check_is_fitted(self)
+        return log_softmax(self._last_logits(self._documents(X)).astype(np.float64), axis=1)
+
+    def predict_proba(self, X):
+        """Distribution of the next character after each prefix in ``X``.
+
+        Parameters
+        ----------
+        X : iterable of str
+            Prefixes; each is read from the start of a document.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_prefixes, n_classes)
+            Columns follow ``classes_``; column 0 is the end of the document.
+        """
+        return np.exp(self.predict_log_proba(X))
+
+    def predict(self, X):
+        """Most likely next character after each prefix (``""``: the document ends)."""
+        return self.classes_[self.predict_log_proba(X).argmax(axis=1)]
+
+    # -- generation ---------------------------------------------------------
+
+    def iter_generate(self, prompt="", n_chars=200, temperature=1.0, top_k=None, random_state=None):
+        """Yield generated characters one at a time, for live output.
+
+        Arguments are checked, and the prompt is read, before the first
+        character is asked for. Parameters are those of :meth:`generate`.
+        """
+        _check_generate_args(prompt, n_chars, temperature, top_k, random_state)
+        check_is_fitted(self)
+        text = prompt.lower() if self.lowercase else prompt
+        ids = self._encode([text], name="prompt")[0]
+        rng = np.random.default_rng(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+        spec = self._spec()
+        seq = np.concatenate([[0], ids]).astype(np.int32)[None, :]  # (1, 1 + len(prompt))
+        logits, states, _ = forward(self.weights_, spec, seq, np.array([seq.shape[1]]))
+        return self._sample(spec, logits[-1, 0], states, n_chars, temperature, top_k, rng)
+
+    def _sample(self, spec, logits, states, n_chars, temperature, top_k, rng):
+        for _ in range(n_chars):
+            token = sample_next(logits.astype(np.float64), rng, temperature=temperature, top_k=top_k)
+            if token == 0:  # the model ended the document
+                return
+            yield self.classes_[token]
+            step, states, _ = forward(self.weights_, spec, np.array([[token]], dtype=np.int32), np.ones(1), states)
+            logits = step[0, 0]
+
+    def generate(self, prompt="", n_chars=200, temperature=1.0, top_k=None, random_state=None):
+        """Generate text that continues ``prompt``.
+
+        Parameters
+        ----------
+        prompt : str, default=""
+            Text that primes the hidden state, read from the start of a
+            document. Its characters must be in ``classes_``.
+        n_chars : int, default=200
+            Maximum characters to generate; fewer when the model ends the
+            document.
+        temperature : float, default=1.0
+            Divides the logits before sampling: 0 takes the most likely
+            character (greedy), values above 1 give more varied text, below 1
+            more conservative text.
+        top_k : int or None, default=None
+            Sample only among the ``top_k`` most likely characters.
+        random_state : int, RandomState instance or None, default=None
+            Seed of the sampling; the same seed gives the same text.
+
+        Returns
+        -------
+        text : str
+            The generated text, without the prompt.
+        """
+        return "".join(self.iter_generate(prompt, n_chars, temperature, top_k, random_state))
+
+
+@validate_params(
+    {
+        "prompt": [str],
+        "n_chars": [Interval(Integral, 0, None, closed="left")],
+        "temperature": [Interval(Real, 0, None, closed="left")],
+        "top_k": [None, Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
+def _check_generate_args(prompt, n_chars, temperature, top_k, random_state):
+    """Raise InvalidParameterError naming the first bad argument of generate."""
