@@ -523,7 +523,8 @@ class RNNCharGenerator(BaseRNN):
 
     def predict(self, X):
         """Most likely next character after each prefix (``""``: the document ends)."""
-        return self.classes_[self.predict_log_proba(X).argmax(axis=1)]
+        best = self.predict_log_proba(X).argmax(axis=1)
+        return self.classes_[best]
 
     # -- generation ---------------------------------------------------------
 

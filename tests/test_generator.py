@@ -1,0 +1,272 @@
+"""RNNCharGenerator: the small tasks, sampling, scoring, model selection, persistence."""
+
+import pickle
+import warnings
+
+import joblib
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.model_selection import GridSearchCV
+from sklearn.utils._param_validation import InvalidParameterError
+from sklearn.utils.estimator_checks import check_param_validation, parametrize_with_checks
+
+from skrnn import RNNCharGenerator
+
+NAMES = ["anna", "emma", "olivia", "ava", "isabella", "sophia", "mia", "amelia", "harper", "evelyn",
+         "abigail", "emily", "ella", "elizabeth", "camila", "luna", "sofia", "avery", "mila", "aria"]
+
+
+@pytest.fixture(scope="module")
+def hello():
+    return RNNCharGenerator(random_state=0).fit("hello")
+
+
+@pytest.fixture(scope="module")
+def names_model():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return RNNCharGenerator(hidden_size=32, max_iter=15, random_state=0).fit(NAMES)
+
+
+@pytest.mark.parametrize(
+    "corpus, prompt, expected",
+    [("hello", "h", "ello"), ("help!", "h", "elp!"), ("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "ABCDEFG", "HIJK")],
+)
+def test_generator_learns_the_small_tasks_with_defaults(corpus, prompt, expected):
+    model = RNNCharGenerator(random_state=0).fit(corpus)
+    assert model.generate(prompt, 4, temperature=0) == expected
+
+
+def test_generator_predicts_next_character(hello):
+    np.testing.assert_array_equal(hello.predict(["hell", "h", "he"]), ["o", "e", "l"])
+
+
+def test_generator_predict_proba_rows_are_distributions(hello):
+    proba = hello.predict_proba(["", "hel", "hello"])
+    assert proba.shape == (3, len(hello.classes_))
+    np.testing.assert_allclose(proba.sum(axis=1), 1, atol=1e-6)
+    assert hello.classes_[proba[2].argmax()] == ""  # after "hello" the document ends
+
+
+def test_generator_classes_hold_end_symbol_first(hello):
+    assert hello.classes_[0] == ""
+    assert list(hello.classes_[1:]) == ["e", "h", "l", "o"]
+    assert hello.vocabulary_ == {"e": 1, "h": 2, "l": 3, "o": 4}
+
+
+def test_generator_stops_at_end_of_document(hello):
+    assert hello.generate("", 50, temperature=0) == "hello"
+    assert hello.generate("hello", 50, temperature=0) == ""
+
+
+def test_generator_prompt_primes_the_state(hello):
+    assert hello.generate("hel", 2, temperature=0) == "lo"
+    assert hello.generate("hell", 2, temperature=0) == "o"
+
+
+def test_generator_short_documents_end_by_themselves(names_model):
+    samples = [names_model.generate(n_chars=100, random_state=i) for i in range(20)]
+    assert all(len(s) < 100 for s in samples)
+    assert all(set(s) <= set(names_model.classes_[1:]) for s in samples)
+
+
+def test_generator_higher_temperature_is_more_diverse(names_model):
+    """More distinct samples, and samples the model itself finds less likely."""
+    distinct, surprise = [], []
+    for t in (0.3, 1.0, 2.0):
+        samples = [names_model.generate(n_chars=30, temperature=t, random_state=i) for i in range(40)]
+        distinct.append(len(set(samples)))
+        surprise.append(-names_model.score(samples))
+    assert distinct[0] < distinct[2] and distinct[0] <= distinct[1] <= distinct[2]
+    assert surprise[0] < surprise[1] < surprise[2]
+
+
+def test_generator_greedy_is_deterministic_and_top_k_one_is_greedy(names_model):
+    greedy = names_model.generate("a", 20, temperature=0, random_state=1)
+    assert greedy == names_model.generate("a", 20, temperature=0, random_state=2)
+    assert names_model.generate("a", 20, temperature=1.5, top_k=1, random_state=3) == greedy
+
+
+def test_generator_top_k_restricts_choices(hello):
+    for seed in range(20):
+        text = hello.generate("", 1, temperature=5.0, top_k=1, random_state=seed)
+        assert text == "h"
+
+
+def test_generator_same_seed_same_text(names_model):
+    a = names_model.generate("e", 30, random_state=7)
+    assert a == names_model.generate("e", 30, random_state=7)
+
+
+def test_generator_iter_generate_yields_characters(names_model):
+    chars = list(names_model.iter_generate("e", 10, random_state=7))
+    assert all(isinstance(c, str) and len(c) == 1 for c in chars)
+    assert "".join(chars) == names_model.generate("e", 10, random_state=7)
+
+
+def test_generator_score_is_mean_log_likelihood(hello):
+    proba = hello.predict_proba(["", "h", "he", "hel", "hell", "hello"])
+    targets = [hello.vocabulary_[c] for c in "hello"] + [0]
+    expected = np.mean(np.log(proba[np.arange(6), targets]))
+    assert hello.score(["hello"]) == pytest.approx(expected, rel=1e-5)
+    assert hello.perplexity(["hello"]) == pytest.approx(np.exp(-expected), rel=1e-5)
+    assert hello.score("hello") > hello.score(["hlleo"])
+
+
+def test_generator_long_document_scores_equal_in_any_chunking():
+    text = "the quick brown fox jumps over the lazy dog. " * 20
+    model = RNNCharGenerator(hidden_size=16, max_iter=2, seq_length=16, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(text)
+    # the document is longer than one inference chunk: state must carry across chunks
+    import skrnn._generator as gen
+
+    whole = model.score(text)
+    old = gen.INFERENCE_CHUNK
+    try:
+        gen.INFERENCE_CHUNK = 7
+        assert model.score(text) == pytest.approx(whole, rel=1e-5)
+    finally:
+        gen.INFERENCE_CHUNK = old
+
+
+def test_generator_grid_search_selects_by_score():
+    search = GridSearchCV(
+        RNNCharGenerator(max_iter=3, random_state=0),
+        {"hidden_size": [2, 32], "learning_rate": [1e-4, 1e-2]},
+        cv=2,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        search.fit(NAMES * 3)
+    assert search.best_params_ == {"hidden_size": 32, "learning_rate": 1e-2}
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+
+
+def test_generator_pickle_round_trip_generates_identical_text(names_model, tmp_path):
+    restored = pickle.loads(pickle.dumps(names_model))
+    assert restored.generate("a", 30, random_state=3) == names_model.generate("a", 30, random_state=3)
+    joblib.dump(names_model, tmp_path / "model.joblib")
+    loaded = joblib.load(tmp_path / "model.joblib")
+    np.testing.assert_array_equal(loaded.predict_proba(["em"]), names_model.predict_proba(["em"]))
+
+
+def test_generator_refit_is_deterministic():
+    a = RNNCharGenerator(hidden_size=16, random_state=0).fit("abcabcabd")
+    b = RNNCharGenerator(hidden_size=16, random_state=0).fit("abcabcabd")
+    for k in a.weights_:
+        np.testing.assert_array_equal(a.weights_[k], b.weights_[k])
+
+
+def test_generator_float64_and_gated_cells_work():
+    for cell in ("gru", "lstm"):
+        model = RNNCharGenerator(hidden_size=16, cell=cell, dtype="float64", random_state=0).fit("hello")
+        assert model.weights_["W_hy"].dtype == np.float64
+        assert model.generate("h", 4, temperature=0) == "ello"
+
+
+def test_generator_early_stopping_keeps_validation_scores():
+    model = RNNCharGenerator(hidden_size=16, early_stopping=True, max_iter=4, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(NAMES)
+    assert len(model.validation_scores_) == model.n_iter_
+    assert model.best_validation_score_ == max(model.validation_scores_)
+
+
+def test_generator_verbose_prints_epoch_lines(capsys):
+    RNNCharGenerator(hidden_size=8, max_iter=2, verbose=1, random_state=0).fit("hello world")
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("Epoch 1: loss ")
+    assert "items/s" in out[0] and "sample" in out[0]
+
+
+def test_generator_warns_when_max_iter_is_reached():
+    with pytest.warns(ConvergenceWarning, match="maximum iterations"):
+        RNNCharGenerator(hidden_size=8, max_iter=1, random_state=0).fit("hello world")
+
+
+def test_generator_lowercase_applies_to_prompt_and_scores():
+    model = RNNCharGenerator(hidden_size=16, lowercase=True, random_state=0).fit("Hello")
+    assert "H" not in model.vocabulary_
+    assert model.generate("H", 4, temperature=0) == "ello"
+
+
+def test_generator_warm_start_continues_training():
+    model = RNNCharGenerator(hidden_size=16, max_iter=1, warm_start=True, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(NAMES)
+        first = model.score(NAMES)
+        model.fit(NAMES)
+    assert len(model.loss_curve_) == 2
+    assert model.score(NAMES) > first
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"temperature": -1.0}, "temperature"),
+        ({"top_k": 0}, "top_k"),
+        ({"n_chars": -1}, "n_chars"),
+        ({"prompt": 3}, "prompt"),
+    ],
+)
+def test_generator_generate_rejects_bad_arguments(hello, kwargs, match):
+    with pytest.raises(InvalidParameterError, match=match):
+        hello.generate(**kwargs)
+
+
+def test_generator_rejects_unknown_prompt_characters(hello):
+    with pytest.raises(ValueError, match=r"prompt contains characters .*'z'"):
+        hello.generate("hz")
+    with pytest.raises(ValueError, match=r"X\[1\] contains characters"):
+        hello.score(["hello", "zz"])
+
+
+@pytest.mark.parametrize(
+    "X, error, match",
+    [
+        ("", ValueError, "no characters"),
+        ([], ValueError, "at least 1"),
+        (None, TypeError, "None"),
+        (b"hello", TypeError, "bytes"),
+        (["ok", 3], TypeError, r"X\[1\]"),
+    ],
+)
+def test_generator_fit_rejects_bad_text(X, error, match):
+    with pytest.raises(error, match=match):
+        RNNCharGenerator().fit(X)
+
+
+def test_generator_methods_need_fit():
+    model = RNNCharGenerator()
+    for call in (lambda: model.generate("a"), lambda: model.score("a"), lambda: model.predict(["a"])):
+        with pytest.raises(NotFittedError):
+            call()
+
+
+def test_generator_clone_is_unfitted_with_same_params(hello):
+    copy = clone(hello)
+    assert copy.get_params() == hello.get_params()
+    assert not hasattr(copy, "weights_")
+
+
+def test_generator_param_validation():
+    check_param_validation("RNNCharGenerator", RNNCharGenerator())
+
+
+@pytest.mark.parametrize("param, value", [("hidden_size", 0), ("cell", "transformer"), ("learning_rate", 0.0),
+                                          ("validation_fraction", 1.0), ("seq_length", 0), ("batch_size", 0)])
+def test_generator_invalid_hyperparameters_name_the_parameter(param, value):
+    with pytest.raises(InvalidParameterError, match=param):
+        RNNCharGenerator(**{param: value}).fit("hello")
+
+
+@parametrize_with_checks([RNNCharGenerator()])
+def test_generator_sklearn_compatible(estimator, check):
+    """Text only: scikit-learn runs its data-free checks (cloning) and skips the rest."""
+    check(estimator)
