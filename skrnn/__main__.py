@@ -15,9 +15,11 @@ def python_docs_corpus():
     return "\n\n".join(topics[key] for key in sorted(topics))
 
 
-def demo(seconds=60.0, hidden_size=128, seed=0, out=sys.stdout):
+def demo(seconds=60.0, hidden_size=128, seed=0, out=None):
     """Train a character model on Python's docs for about ``seconds`` and print samples."""
     from . import RNNCharGenerator
+
+    out = sys.stdout if out is None else out
 
     text = python_docs_corpus()
     print(f"skrnn demo: a character-level RNN learns {len(text):,} characters of Python's documentation "
