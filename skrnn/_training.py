@@ -45,7 +45,9 @@ def train_step(params, spec, optimizer, X, lengths, targets, weights=None, state
 
     Returns (loss, states): the batch loss (before the update) and the state
     after each row's last step, for truncated BPTT. Raises TrainingDiverged,
-    leaving ``params`` untouched, when the loss or the gradient is not finite.
+    leaving ``params`` untouched, when the loss or the gradient is not finite,
+    or when the loss exceeds 100 times that of a uniform guess (log C nats):
+    weights that large are finite but useless, and only get worse.
     """
     logits, states, cache = forward(params, spec, X, lengths, state0, dropout=dropout, rng=rng)
     loss, dlogits = softmax_cross_entropy(logits, targets, weights)
@@ -55,6 +57,9 @@ def train_step(params, spec, optimizer, X, lengths, targets, weights=None, state
     norm = clip_grad_norm(grads, clip_norm)
     if not (np.isfinite(loss) and np.isfinite(norm)):
         raise TrainingDiverged(f"loss={loss}, gradient norm={norm}")
+    exploded = 100 * np.log(max(logits.shape[-1], 2))
+    if loss > exploded:
+        raise TrainingDiverged(f"loss {loss:.3g} is over 100 times that of a uniform guess")
     optimizer.step(grads)
     return loss, states
 
@@ -188,8 +193,9 @@ def fit_epochs(params, optimizer, run_epoch, validation_score=None, *, max_iter,
         restore_params(params, best)
     if history.stopped_by == "interrupt":
         warnings.warn(
-            f"{name}: training interrupted after {history.n_iter} complete epoch(s); the estimator keeps "
-            "the best weights so far and is ready to use. Call fit again with warm_start=True to go on.",
+            f"{name}: training interrupted in epoch {history.n_iter + (not history.loss_curve)}; the "
+            "estimator keeps the best weights so far and is ready to use. Call fit again with "
+            "warm_start=True to go on.",
             UserWarning,
             stacklevel=3,
         )

@@ -1,0 +1,102 @@
+"""The shared training loop: divergence, interruption, resumption, determinism."""
+
+import signal
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+import skrnn._generator as generator_module
+from skrnn import RNNCharGenerator
+
+TEXT = "the quick brown fox jumps over the lazy dog. " * 20
+
+
+def _fit_quietly(model, X):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return model.fit(X)
+
+
+def test_training_divergence_stops_with_finite_weights_and_advice():
+    model = RNNCharGenerator(hidden_size=16, solver="sgd", learning_rate=1e8, clip_norm=None, random_state=0)
+    with pytest.warns(RuntimeWarning, match=r"diverged.*smaller learning_rate.*clip_norm"):
+        model.fit(TEXT)
+    assert all(np.isfinite(w).all() for w in model.weights_.values())
+    proba = model.predict_proba(["the qu"])
+    assert np.isfinite(proba).all()
+    np.testing.assert_allclose(proba.sum(), 1, atol=1e-6)
+
+
+def test_training_divergence_restores_the_last_good_epoch():
+    calls = {"n": 0}
+    original = generator_module.train_step
+
+    def poisoned(params, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 60:  # in the second epoch (50 updates each)
+            params["W_hy"][0, 0] = np.nan
+        return original(params, *args, **kwargs)
+
+    reference = _fit_quietly(RNNCharGenerator(hidden_size=8, max_iter=1, random_state=0), TEXT)
+    generator_module.train_step = poisoned
+    try:
+        model = RNNCharGenerator(hidden_size=8, max_iter=3, tol=0, random_state=0)
+        with pytest.warns(RuntimeWarning, match="diverged in epoch 2"):
+            model.fit(TEXT)
+    finally:
+        generator_module.train_step = original
+    assert model.n_iter_ == 1
+    for name, value in reference.weights_.items():
+        np.testing.assert_array_equal(model.weights_[name], value)
+
+
+def test_training_interrupt_stops_after_the_current_batch():
+    calls = {"n": 0}
+    original = generator_module.train_step
+
+    def interrupting(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 70:
+            signal.raise_signal(signal.SIGINT)  # as Ctrl-C would, mid-epoch
+        return original(*args, **kwargs)
+
+    generator_module.train_step = interrupting
+    try:
+        model = RNNCharGenerator(hidden_size=8, max_iter=10, tol=0, random_state=0)
+        with pytest.warns(UserWarning, match="interrupted in epoch 2.*ready to use"):
+            model.fit(TEXT)
+    finally:
+        generator_module.train_step = original
+    assert calls["n"] == 70  # the batch that was running finished, and no other started
+    assert model.n_iter_ == 2
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert len(model.generate("the", 5, random_state=0)) == 5
+
+
+def test_training_warm_start_in_two_parts_equals_one_fit():
+    settings = dict(hidden_size=16, tol=0, n_iter_no_change=100, random_state=0)
+    whole = _fit_quietly(RNNCharGenerator(max_iter=10, **settings), TEXT)
+    halves = RNNCharGenerator(max_iter=5, warm_start=True, **settings)
+    _fit_quietly(halves, TEXT)
+    _fit_quietly(halves, TEXT)
+    assert halves.loss_curve_ == whole.loss_curve_
+    for name, value in whole.weights_.items():
+        np.testing.assert_array_equal(halves.weights_[name], value)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_training_is_bit_identical_across_processes(dtype):
+    code = (
+        "import warnings, hashlib; warnings.simplefilter('ignore');"
+        "from skrnn import RNNCharGenerator;"
+        f"m = RNNCharGenerator(hidden_size=16, max_iter=2, dtype={dtype!r}, random_state=0).fit({TEXT!r});"
+        "h = hashlib.sha256();"
+        "[h.update(m.weights_[k].tobytes()) for k in sorted(m.weights_)];"
+        "print(h.hexdigest())"
+    )
+    digests = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+               for _ in range(2)}
+    assert len(digests) == 1
