@@ -14,7 +14,7 @@ from ._core.losses import softmax_cross_entropy
 from ._core.network import NetworkSpec, forward
 from ._core.sampling import log_softmax, sample_next
 from ._tokenizers import check_documents
-from ._training import fit_epochs, train_step
+from ._training import fit_epochs, report_batch, train_step
 
 END = ""  # classes_[0]: ends every document, and is the first input of every document
 
@@ -61,6 +61,11 @@ def _deal(pieces, n_lanes):
         lanes[lane].append(piece)
         loads[lane] += piece[2] - piece[1]
     return lanes
+
+
+def _n_ticks(lanes, chunk):
+    """Batches that ``_ticks`` makes from these lanes."""
+    return max(sum(-(-(b - a) // chunk) for _, a, b in lane) for lane in lanes)
 
 
 def _ticks(seqs, lanes, chunk):
@@ -368,11 +373,17 @@ class RNNCharGenerator(BaseRNN):
         params, optimizer = self._start_training(spec, rng)
         counted = {"chars": 0}
 
+        chars_per_pass = sum(len(s) - 1 for s in seqs)
+
         def run_epoch(stop):
             total, n_chars, n_updates = 0.0, 0, 0
+            epoch_chars = None
             while n_updates < MIN_UPDATES_PER_EPOCH and not stop.requested:
                 order = rng.permutation(len(seqs))
                 lanes = _segments([seqs[i] for i in order], self.batch_size, self.seq_length)
+                if epoch_chars is None:
+                    passes = -(-MIN_UPDATES_PER_EPOCH // _n_ticks(lanes, self.seq_length))
+                    epoch_chars = passes * chars_per_pass
                 shuffled = [seqs[i] for i in order]
                 states = None
                 for X_t, targets, lengths, starts, _ in _ticks(shuffled, lanes, self.seq_length):
@@ -386,6 +397,7 @@ class RNNCharGenerator(BaseRNN):
                     total += loss * real
                     n_chars += real
                     n_updates += 1
+                    report_batch(n_chars, epoch_chars)
                     if stop.requested:
                         break
             counted["chars"] += n_chars

@@ -17,6 +17,7 @@ import threading
 import time
 import warnings
 from contextlib import contextmanager
+from contextvars import ContextVar
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
@@ -24,6 +25,18 @@ from sklearn.exceptions import ConvergenceWarning
 from ._core.losses import softmax_cross_entropy
 from ._core.network import backward, forward
 from ._core.optimizers import SOLVERS, add_l2_penalty, clip_grad_norm
+
+
+# Called as ON_BATCH.get()(items done in this epoch, items in the epoch or None)
+# after every batch, when set: the command line draws its progress bar with it.
+ON_BATCH = ContextVar("ON_BATCH", default=None)
+
+
+def report_batch(done, total):
+    """Tell a listener (if any) how far the current epoch has got."""
+    listener = ON_BATCH.get()
+    if listener is not None:
+        listener(done, total)
 
 
 class TrainingDiverged(ArithmeticError):

@@ -1,0 +1,576 @@
+"""The command line: ``skrnn COMMAND`` (also ``python -m skrnn COMMAND``).
+
+    skrnn demo                                  train on Python's docs, print samples
+    skrnn train-generator TEXT_FILE -o MODEL    fit an RNNCharGenerator
+    skrnn generate MODEL --prompt TEXT          stream generated text
+    skrnn train-classifier TABLE -o MODEL       fit an RNNSequenceClassifier on a CSV/TSV
+    skrnn classify MODEL [FILE|-]               one text per line in, label<TAB>probability out
+
+Expected failures (a missing file, a bad column, a wrong model file, an
+estimator's ValueError) print ``skrnn: error: <message>`` on one line and exit
+with status 1; bad arguments exit with status 2. Models are written with
+joblib to a temporary file in the target directory, synced, then renamed over
+the target, so an interrupted run never leaves a broken model behind.
+"""
+
+import argparse
+import csv
+import io
+import os
+import sys
+import tempfile
+import time
+import warnings
+from contextlib import contextmanager
+from pathlib import Path
+
+import joblib
+from sklearn.exceptions import ConvergenceWarning
+
+from . import RNNCharGenerator, RNNSequenceClassifier, __version__
+from ._core.cells import CELLS
+from ._core.network import POOLINGS
+from ._core.optimizers import SOLVERS
+from ._progress import TrainingProgress
+
+TRUSTED = (
+    "Model files are pickles (joblib): loading one can run arbitrary code, so load only model files "
+    "from sources you trust."
+)
+ROWS_PER_PREDICT = 256
+
+
+class CommandError(Exception):
+    """An expected failure, printed as ``skrnn: error: <message>`` with exit status 1."""
+
+
+# -- arguments ------------------------------------------------------------------
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors on one line, exit status 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def _add(parser, *flags, low=None, high=None, low_open=False, high_open=False, **kwargs):
+    """``parser.add_argument``, remembering the allowed range, checked by ``_check_ranges``."""
+    action = parser.add_argument(*flags, **kwargs)
+    action.bounds = (low, high, low_open, high_open)
+    return action
+
+
+def _check_ranges(parser, args):
+    for action in parser._actions:
+        bounds = getattr(action, "bounds", None)
+        value = getattr(args, action.dest, None)
+        if bounds is None or value is None:
+            continue
+        low, high, low_open, high_open = bounds
+        below = low is not None and (value <= low if low_open else value < low)
+        above = high is not None and (value >= high if high_open else value > high)
+        if below or above:
+            if high is None:
+                rule = f"{'>' if low_open else '>='} {low}"
+            else:
+                rule = f"in {'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+            parser.error(f"{action.option_strings[-1]} must be {rule}, got {value}")
+
+
+def _delimiter(text):
+    named = {"\\t": "\t", "tab": "\t", "comma": ",", "semicolon": ";"}
+    value = named.get(text.lower(), text)
+    if len(value) != 1:
+        raise argparse.ArgumentTypeError(f"must be one character (or 'tab'), got {text!r}")
+    return value
+
+
+def _training_options(parser, defaults, unit):
+    """Options shared by both training commands; defaults are the estimator's."""
+    parser.add_argument("-o", "--output", required=True, metavar="MODEL",
+                        help="model file to write (joblib); replaced atomically when training ends")
+    _add(parser, "--hidden-size", type=int, default=defaults["hidden_size"], low=1,
+         help="units in each recurrent layer (default: %(default)s)")
+    parser.add_argument("--cell", choices=sorted(CELLS), default=defaults["cell"],
+                        help="recurrent cell (default: %(default)s)")
+    _add(parser, "--num-layers", type=int, default=defaults["num_layers"], low=1,
+         help="stacked recurrent layers (default: %(default)s)")
+    _add(parser, "--embedding-dim", type=int, default=defaults["embedding_dim"], low=1,
+         help="size of a learned embedding of the inputs (default: none)")
+    _add(parser, "--dropout", type=float, default=defaults["dropout"], low=0, high=1, high_open=True,
+         help="dropout rate between layers, during training (default: %(default)s)")
+    _add(parser, "--batch-size", type=int, default=defaults["batch_size"], low=1,
+         help="sequences per update (default: %(default)s)")
+    parser.add_argument("--solver", choices=sorted(SOLVERS), default=defaults["solver"],
+                        help="optimizer (default: %(default)s)")
+    _add(parser, "--learning-rate", type=float, default=defaults["learning_rate"], low=0, low_open=True,
+         help="step size of the optimizer (default: %(default)s)")
+    _add(parser, "--max-iter", type=int, default=defaults["max_iter"], low=1,
+         help="maximum epochs (default: %(default)s)")
+    parser.add_argument("--validation", action="store_true",
+                        help="hold out --validation-fraction of the data, report validation scores each epoch, "
+                             "stop when they stop improving and keep the best weights (early stopping)")
+    _add(parser, "--validation-fraction", type=float, default=defaults["validation_fraction"],
+         low=0, high=1, low_open=True, high_open=True,
+         help="held-out share with --validation (default: %(default)s)")
+    _add(parser, "--seed", type=int, default=None, low=0, high=2**32 - 1,
+         help="random seed, for reproducible training (default: random)")
+    parser.add_argument("--encoding", default="utf-8", help="encoding of the input file (default: %(default)s)")
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help=f"no per-epoch lines (loss, validation, time, {unit}/s) and no progress bar")
+
+
+def build_parser():
+    generator = RNNCharGenerator().get_params()
+    classifier = RNNSequenceClassifier().get_params()
+    parser = _Parser(
+        prog="skrnn",
+        description="Recurrent neural networks for scikit-learn, from the command line.",
+        epilog=TRUSTED,
+    )
+    parser.add_argument("--version", action="version", version=f"skrnn {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    demo_ = commands.add_parser(
+        "demo", help="train a text generator on Python's docs and print samples",
+        description="Train a character-level RNN on the text of Python's documentation, shipped with "
+                    "every CPython (no download), and print samples as it learns.",
+    )
+    _add(demo_, "--seconds", type=float, default=60.0, low=0, low_open=True,
+         help="training time budget (default 60)")
+    _add(demo_, "--hidden-size", type=int, default=128, low=1, help="recurrent units (default 128)")
+    demo_.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+
+    train_gen = commands.add_parser(
+        "train-generator", help="train a character-level text generator on a text file",
+        description="Train an RNNCharGenerator on TEXT_FILE (- reads stdin) and save it to MODEL. "
+                    "Prints one line per epoch: training loss, validation score and loss (with "
+                    "--validation), seconds, characters per second and a short sample; on a terminal, "
+                    "a live status line runs within the epoch. Ctrl-C stops after the current batch "
+                    "and still saves the model trained so far.",
+    )
+    train_gen.add_argument("text_file", metavar="TEXT_FILE", help="training text (- for stdin)")
+    _training_options(train_gen, generator, "chars")
+    _add(train_gen, "--seq-length", type=int, default=generator["seq_length"], low=1,
+         help="characters per chunk of backpropagation through time (default: %(default)s)")
+    train_gen.add_argument("--lines", action="store_true",
+                           help="each non-empty line is a separate document (e.g. a list of names), "
+                                "whose end the model learns")
+    train_gen.add_argument("--lowercase", action="store_true", help="lowercase the text (and later prompts)")
+
+    generate_ = commands.add_parser(
+        "generate", help="generate text from a trained generator, streamed as it is produced",
+        description="Print PROMPT followed by text that MODEL (made by 'skrnn train-generator') generates "
+                    "to continue it, one character at a time, then a newline.",
+        epilog=TRUSTED,
+    )
+    generate_.add_argument("model", metavar="MODEL", help="model file made by 'skrnn train-generator'")
+    generate_.add_argument("--prompt", default="", help="text to continue (default: start a new document)")
+    _add(generate_, "--n-chars", type=int, default=200, low=0,
+         help="maximum characters to generate; fewer if the model ends the document (default: %(default)s)")
+    _add(generate_, "--temperature", type=float, default=1.0, low=0,
+         help="0 picks the most likely character; higher is more varied (default: %(default)s)")
+    _add(generate_, "--top-k", type=int, default=None, low=1,
+         help="sample only among the K most likely characters (default: all)")
+    _add(generate_, "--seed", type=int, default=None, low=0, high=2**32 - 1,
+         help="random seed: the same seed gives the same text (default: random)")
+
+    train_clf = commands.add_parser(
+        "train-classifier", help="train a text classifier on a CSV/TSV table",
+        description="Train an RNNSequenceClassifier on the text and label columns of TABLE, a CSV or "
+                    "TSV file with a header line (- reads stdin), and save it to MODEL. Prints one line "
+                    "per epoch: training loss, validation accuracy (with --validation), seconds and "
+                    "texts per second. Ctrl-C stops after the current batch and still saves the model.",
+    )
+    train_clf.add_argument("table", metavar="TABLE", help="CSV/TSV file with a header line (- for stdin)")
+    _training_options(train_clf, classifier, "texts")
+    train_clf.add_argument("--text-column", default="text", help="column of the texts (default: %(default)s)")
+    train_clf.add_argument("--label-column", default="label", help="column of the labels (default: %(default)s)")
+    train_clf.add_argument("--delimiter", type=_delimiter, default=None,
+                           help="field separator, e.g. ',' or 'tab' (default: tab for .tsv/.tab files or a "
+                                "header containing a tab, else comma)")
+    train_clf.add_argument("--tokenizer", choices=["word", "char"], default="word",
+                           help="split texts into words or characters (default: %(default)s)")
+    train_clf.add_argument("--pooling", choices=sorted(POOLINGS), default=classifier["pooling"],
+                           help="how the steps' outputs become one vector (default: %(default)s)")
+    train_clf.add_argument("--bidirectional", action="store_true", help="also read each text backwards")
+    _add(train_clf, "--max-len", type=int, default=None, low=1,
+         help="keep only the first N tokens of each text (default: all)")
+    train_clf.add_argument("--balanced", action="store_true",
+                           help="weight classes inversely to their frequency (class_weight='balanced')")
+
+    classify_ = commands.add_parser(
+        "classify", help="label texts, one per line, with a trained classifier",
+        description="Read one text per line from FILE (- or nothing: stdin) and print, for each, the "
+                    "label MODEL (made by 'skrnn train-classifier') predicts and its probability: "
+                    "label<TAB>probability.",
+        epilog=TRUSTED,
+    )
+    classify_.add_argument("model", metavar="MODEL", help="model file made by 'skrnn train-classifier'")
+    classify_.add_argument("file", metavar="FILE", nargs="?", default="-",
+                           help="texts, one per line (default: - for stdin)")
+    classify_.add_argument("--encoding", default="utf-8", help="encoding of FILE (default: %(default)s)")
+    return parser, commands.choices
+
+
+# -- files ----------------------------------------------------------------------
+
+
+def _os_error(exc, path):
+    reasons = {
+        FileNotFoundError: "no such file",
+        IsADirectoryError: "is a directory",
+        PermissionError: "permission denied",
+    }
+    reason = reasons.get(type(exc), exc.strerror or str(exc))
+    return CommandError(f"cannot read '{path}': {reason}")
+
+
+def _decode_error(exc, path, encoding):
+    byte = exc.object[exc.start : exc.start + 1].hex()
+    return CommandError(
+        f"'{path}' is not {encoding} text (byte 0x{byte} at offset {exc.start}); pass its --encoding"
+    )
+
+
+@contextmanager
+def _text_input(path, encoding, newline=None):
+    """Open ``path`` (or stdin for ``-``) as text; file errors become CommandError."""
+    try:
+        if path == "-":
+            stream = io.TextIOWrapper(sys.stdin.buffer, encoding=encoding, newline=newline)
+        else:
+            stream = open(path, encoding=encoding, newline=newline)
+    except LookupError:
+        raise CommandError(f"unknown encoding {encoding!r}") from None
+    except OSError as exc:
+        raise _os_error(exc, path) from None
+    try:
+        yield stream
+    except UnicodeDecodeError as exc:
+        raise _decode_error(exc, "stdin" if path == "-" else path, encoding) from None
+    except BrokenPipeError:  # writing the output, not reading the input
+        raise
+    except OSError as exc:
+        raise _os_error(exc, path) from None
+    finally:
+        if path == "-":
+            stream.detach()
+        else:
+            stream.close()
+
+
+def _read_text(path, encoding, newline=None):
+    with _text_input(path, encoding, newline) as stream:
+        return stream.read()
+
+
+def _check_output(path):
+    """Fail before training, not after, when MODEL cannot be written."""
+    target = Path(path)
+    if target.is_dir():
+        raise CommandError(f"cannot write the model to '{path}': is a directory")
+    directory = target.parent
+    if not directory.is_dir():
+        raise CommandError(f"cannot write the model to '{path}': directory '{directory}' does not exist")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise CommandError(f"cannot write the model to '{path}': directory '{directory}' is not writable")
+
+
+def save_model(model, path):
+    """Write ``model`` with joblib to ``path`` atomically: temporary file, fsync, rename."""
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.fchmod(f.fileno(), 0o666 & ~umask)  # mkstemp's 0600 would surprise; honour the umask
+            joblib.dump(model, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    try:  # make the rename itself durable
+        dir_fd = os.open(target.parent, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)
+
+
+def load_model(path, expected, command, made_by):
+    """Load a joblib model file and check that it holds a fitted ``expected`` estimator."""
+    if not Path(path).exists():
+        raise CommandError(f"cannot read '{path}': no such file")
+    if Path(path).is_dir():
+        raise CommandError(f"cannot read '{path}': is a directory")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            model = joblib.load(path)
+        except OSError as exc:
+            raise _os_error(exc, path) from None
+        except Exception as exc:  # a damaged or foreign file fails in many ways inside unpickling
+            detail = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+            raise CommandError(f"'{path}' is not a skrnn model file, or it is damaged ({detail})") from None
+    _print_warnings(caught)
+    if not isinstance(model, expected):
+        raise CommandError(
+            f"'{path}' holds {type(model).__name__}, not {expected.__name__}: 'skrnn {command}' needs a "
+            f"model made by 'skrnn {made_by}'"
+        )
+    if not hasattr(model, "weights_"):
+        raise CommandError(f"'{path}' holds an unfitted {expected.__name__}; train one with 'skrnn {made_by}'")
+    return model
+
+
+# -- training -------------------------------------------------------------------
+
+
+def _one_line(message):
+    return " ".join(str(message).split())
+
+
+def _print_warnings(caught):
+    for w in caught:
+        if issubclass(w.category, (UserWarning, RuntimeWarning, FutureWarning)):
+            print(f"skrnn: warning: {_one_line(w.message)}", file=sys.stderr, flush=True)
+
+
+@contextmanager
+def _estimator_errors():
+    """The estimators' ValueError messages (bad input, bad parameters) are written for users.
+
+    TypeError is not caught: the command line only passes str, so one would be a bug.
+    """
+    try:
+        yield
+    except ValueError as exc:
+        raise CommandError(_one_line(exc)) from None
+
+
+def _train(model, X, y, args, unit):
+    """Fit with epoch lines and a status line; save atomically, also after Ctrl-C."""
+    start = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with _estimator_errors(), TrainingProgress(unit=unit, enabled=not args.quiet):
+            if y is None:
+                model.fit(X)
+            else:
+                model.fit(X, y)
+    interrupted = [w for w in caught if w.category is UserWarning and "training interrupted" in str(w.message)]
+    _print_warnings([w for w in caught if w not in interrupted and w.category is not ConvergenceWarning])
+    if interrupted:
+        print(f"skrnn: training interrupted: saving the model trained so far to '{args.output}'",
+              file=sys.stderr, flush=True)
+    try:
+        save_model(model, args.output)
+    except OSError as exc:
+        raise CommandError(f"cannot write the model to '{args.output}': {exc.strerror or exc}") from None
+    epochs = len(model.loss_curve_)
+    loss = f", final loss {model.loss_curve_[-1]:.4f}" if model.loss_curve_ else ""
+    stopped = ""
+    if any(w.category is ConvergenceWarning for w in caught):
+        stopped = " (--max-iter reached; more epochs may help)"
+    print(f"Saved {type(model).__name__} to '{args.output}': {epochs} epoch(s) in "
+          f"{time.perf_counter() - start:.1f} s{loss}{stopped}.", flush=True)
+    return 0
+
+
+def _shared_params(args):
+    return dict(
+        hidden_size=args.hidden_size, cell=args.cell, num_layers=args.num_layers,
+        embedding_dim=args.embedding_dim, dropout=args.dropout, batch_size=args.batch_size,
+        solver=args.solver, learning_rate=args.learning_rate, max_iter=args.max_iter,
+        early_stopping=args.validation, validation_fraction=args.validation_fraction,
+        random_state=args.seed, verbose=0 if args.quiet else 1,
+    )
+
+
+def train_generator(args):
+    _check_output(args.output)
+    text = _read_text(args.text_file, args.encoding)
+    source = "stdin" if args.text_file == "-" else f"'{args.text_file}'"
+    X = [line for line in text.splitlines() if line.strip()] if args.lines else text
+    if not X:
+        raise CommandError(f"{source} holds no text to train on")
+    model = RNNCharGenerator(seq_length=args.seq_length, lowercase=args.lowercase, **_shared_params(args))
+    return _train(model, X, None, args, "chars")
+
+
+def _read_table(args):
+    source = "stdin" if args.table == "-" else f"'{args.table}'"
+    text = _read_text(args.table, args.encoding, newline="")
+    if not text.strip():
+        raise CommandError(f"{source} is empty; expected a header line with columns "
+                           f"'{args.text_column}' and '{args.label_column}', then one row per text")
+    delimiter = args.delimiter
+    if delimiter is None:
+        tabbed = Path(args.table).suffix.lower() in (".tsv", ".tab") or "\t" in text.split("\n", 1)[0]
+        delimiter = "\t" if tabbed else ","
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    try:
+        header = [name.strip() for name in next(reader)]
+        columns = []
+        for name, option in ((args.text_column, "--text-column"), (args.label_column, "--label-column")):
+            if name not in header:
+                hint = "; is the delimiter right? (--delimiter)" if len(header) == 1 else ""
+                raise CommandError(f"{source} has no column '{name}' (columns: {', '.join(header)}); "
+                                   f"choose one with {option}{hint}")
+            columns.append(header.index(name))
+        texts, labels = [], []
+        for row in reader:
+            if not row:
+                continue
+            if len(row) <= max(columns):
+                raise CommandError(f"{source}, line {reader.line_num}: {len(row)} field(s), "
+                                   f"expected {len(header)} as in the header")
+            texts.append(row[columns[0]])
+            labels.append(row[columns[1]])
+    except csv.Error as exc:
+        raise CommandError(f"{source}, line {reader.line_num}: {exc}") from None
+    if not texts:
+        raise CommandError(f"{source} has a header but no rows to train on")
+    return texts, labels
+
+
+def train_classifier(args):
+    _check_output(args.output)
+    texts, labels = _read_table(args)
+    model = RNNSequenceClassifier(
+        tokenizer=args.tokenizer, pooling=args.pooling, bidirectional=args.bidirectional,
+        max_len=args.max_len, class_weight="balanced" if args.balanced else None, **_shared_params(args),
+    )
+    return _train(model, texts, labels, args, "texts")
+
+
+# -- inference ------------------------------------------------------------------
+
+
+def generate(args):
+    model = load_model(args.model, RNNCharGenerator, "generate", "train-generator")
+    with _estimator_errors():  # the prompt and the arguments are checked before the first character
+        chars = model.iter_generate(args.prompt, n_chars=args.n_chars, temperature=args.temperature,
+                                    top_k=args.top_k, random_state=args.seed)
+    out = sys.stdout
+    out.write(args.prompt)
+    out.flush()
+    text = args.prompt
+    for text in chars:
+        out.write(text)
+        out.flush()
+    if not text.endswith("\n"):
+        out.write("\n")
+    out.flush()
+    return 0
+
+
+def classify(args):
+    model = load_model(args.model, RNNSequenceClassifier, "classify", "train-classifier")
+    source = "stdin" if args.file == "-" else f"'{args.file}'"
+    n_texts = 0
+    with _text_input(args.file, args.encoding) as stream:
+        rows = 1 if stream.isatty() else ROWS_PER_PREDICT  # typed lines get answers at once
+        batch = []
+        for line in stream:
+            batch.append(line.rstrip("\n"))
+            if len(batch) == rows:
+                n_texts += _print_labels(model, batch)
+                batch = []
+        if batch:
+            n_texts += _print_labels(model, batch)
+    if n_texts == 0:
+        raise CommandError(f"{source} holds no text: expected one text per line")
+    return 0
+
+
+def _print_labels(model, texts):
+    with _estimator_errors():
+        proba = model.predict_proba(texts)
+    best = proba.argmax(axis=1)
+    lines = [f"{model.classes_[k]}\t{p:.4f}\n" for k, p in zip(best, proba[range(len(texts)), best])]
+    sys.stdout.write("".join(lines))
+    sys.stdout.flush()
+    return len(texts)
+
+
+# -- demo -----------------------------------------------------------------------
+
+
+def python_docs_corpus():
+    """The text of Python's own documentation topics, shipped with every CPython."""
+    from pydoc_data.topics import topics
+
+    return "\n\n".join(topics[key] for key in sorted(topics))
+
+
+def demo(seconds=60.0, hidden_size=128, seed=0, out=None):
+    """Train a character model on Python's docs for about ``seconds`` and print samples."""
+    out = sys.stdout if out is None else out
+
+    text = python_docs_corpus()
+    print(f"skrnn demo: a character-level RNN learns {len(text):,} characters of Python's documentation "
+          f"(pydoc_data) for about {seconds:.0f} s.", file=out, flush=True)
+    # One epoch per fit, warm-started, so the demo can stop on a time budget.
+    model = RNNCharGenerator(hidden_size=hidden_size, max_iter=1, warm_start=True, random_state=seed)
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        while time.perf_counter() - start < seconds:
+            model.fit(text)
+            sample = model.generate("The ", n_chars=50, temperature=0.7, random_state=seed)
+            print(f"epoch {len(model.loss_curve_)}: loss {model.loss_curve_[-1]:.3f} nats/char, "
+                  f"{time.perf_counter() - start:.0f} s  The {sample!r}", file=out, flush=True)
+    print(f"\nTrained {len(model.loss_curve_)} epoch(s) in {time.perf_counter() - start:.0f} s; "
+          f"training loss {model.loss_curve_[0]:.3f} -> {model.loss_curve_[-1]:.3f} nats/char.", file=out)
+    for temperature in (0.5, 1.0):
+        sample = model.generate("The ", n_chars=300, temperature=temperature, random_state=seed)
+        print(f"\n--- sample at temperature {temperature} ---\nThe {sample}", file=out, flush=True)
+    return model
+
+
+def _demo(args):
+    demo(seconds=args.seconds, hidden_size=args.hidden_size, seed=args.seed)
+    return 0
+
+
+COMMANDS = {
+    "demo": _demo,
+    "train-generator": train_generator,
+    "generate": generate,
+    "train-classifier": train_classifier,
+    "classify": classify,
+}
+
+
+def main(argv=None):
+    parser, subparsers = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    _check_ranges(subparsers[args.command], args)
+    try:
+        return COMMANDS[args.command](args)
+    except CommandError as exc:
+        print(f"skrnn: error: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:  # e.g. `skrnn generate MODEL | head`: stop quietly, as Unix tools do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
+    except KeyboardInterrupt:
+        print("\nskrnn: interrupted", file=sys.stderr)
+        return 130

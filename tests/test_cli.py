@@ -1,0 +1,346 @@
+"""The command line, driven as a user would (``python -m skrnn``), and the README's quick start."""
+
+import io
+import os
+import re
+import signal
+import subprocess
+import sys
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import joblib
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+
+from skrnn import RNNCharGenerator, RNNSequenceClassifier, _training
+from skrnn._cli import main, python_docs_corpus, save_model
+from skrnn._progress import TrainingProgress, render
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ["--hidden-size", "8", "--max-iter", "2", "--seed", "0"]
+TEXT = "the cat sat on the mat. the dog sat on the log. " * 20
+REVIEWS = [
+    ("great fun film", "pos"), ("loved it, great", "pos"), ("fun and moving", "pos"), ("a great story", "pos"),
+    ("dull and slow", "neg"), ("boring, dull film", "neg"), ("slow and bad", "neg"), ("a bad story", "neg"),
+]
+CLASSIFY = "great fun\ndull and slow\n\na bad film\n"
+GENERATE = ["--prompt", "the ", "--n-chars", "40", "--temperature", "0.8", "--seed", "3"]
+COMMANDS = ["demo", "train-generator", "generate", "train-classifier", "classify"]
+
+
+def skrnn(*args, input=None, cwd=None):
+    return subprocess.run([sys.executable, "-m", "skrnn", *map(str, args)], input=input, cwd=cwd,
+                          capture_output=True, text=True, timeout=300)
+
+
+def skrnn_side_by_side(commands, cwd):
+    """{name: (args, stdin)} -> {name: result}, as many at once as there are cores.
+
+    Each run pays about a second of CPU for importing scikit-learn.
+    """
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        futures = {name: pool.submit(skrnn, *args, input=stdin, cwd=cwd) for name, (args, stdin) in commands.items()}
+    return {name: future.result() for name, future in futures.items()}
+
+
+def assert_error(result, status, *fragments):
+    """Exit status, one line on stderr that says what is wrong, no traceback."""
+    stderr = result.stderr
+    assert result.returncode == status, stderr
+    assert "Traceback" not in stderr
+    assert len(stderr.strip().splitlines()) == 1, stderr
+    assert stderr.startswith("skrnn"), stderr
+    for fragment in fragments:
+        assert fragment in stderr
+
+
+def assert_main_error(capsys, argv, *fragments):
+    assert main([str(a) for a in argv]) == 1
+    stderr = capsys.readouterr().err
+    assert len(stderr.strip().splitlines()) == 1 and stderr.startswith("skrnn: error: "), stderr
+    for fragment in fragments:
+        assert fragment in stderr
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("cli")
+    (workdir / "corpus.txt").write_text(TEXT)
+    rows = ["id\treview\tsentiment"] + [f"{i}\t{text}\t{label}" for i, (text, label) in enumerate(REVIEWS)]
+    (workdir / "reviews.tsv").write_text("\n".join(rows) + "\n")
+    return workdir
+
+
+@pytest.fixture(scope="module")
+def trained(workdir):
+    """gen.joblib and clf.joblib, made by the two training commands side by side."""
+    return skrnn_side_by_side({
+        "generator": (("train-generator", "corpus.txt", "-o", "gen.joblib", *TINY), None),
+        "classifier": (("train-classifier", "reviews.tsv", "-o", "clf.joblib", "--text-column", "review",
+                        "--label-column", "sentiment", *TINY), None),
+    }, workdir)
+
+
+@pytest.fixture(scope="module")
+def runs(workdir, trained):
+    """The user paths and the main error paths, as subprocesses.
+
+    Further error paths call ``main`` in-process below, which is the same code.
+    """
+    workdir.joinpath("texts.txt").write_text(CLASSIFY)
+    workdir.joinpath("corrupt.joblib").write_bytes(workdir.joinpath("clf.joblib").read_bytes()[:200])
+    return skrnn_side_by_side({
+        "generate": (("generate", "gen.joblib", *GENERATE), None),
+        "classify stdin": (("classify", "clf.joblib"), CLASSIFY),
+        "wrong model type": (("generate", "clf.joblib"), None),
+        "negative temperature": (("generate", "gen.joblib", "--temperature", "-1"), None),
+        "help generate": (("generate", "--help"), None),
+        "missing file": (("train-generator", "no-such.txt", "-o", "x.joblib"), None),
+        "bad column": (("train-classifier", "reviews.tsv", "-o", "x.joblib", "--text-column", "txt"), None),
+        "corrupt model": (("classify", "corrupt.joblib", "texts.txt"), None),
+    }, workdir)
+
+
+# -- user paths -----------------------------------------------------------------
+
+
+def test_cli_train_generator_prints_epochs_and_writes_only_the_model(workdir, trained):
+    result = trained["generator"]
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"Epoch 1: loss \d+\.\d+, .* s, [\d,]+ items/s", result.stdout)
+    assert "Saved RNNCharGenerator to 'gen.joblib': 2 epoch(s)" in result.stdout
+    assert "\r" not in result.stderr  # no progress line when stderr is not a terminal
+    assert isinstance(joblib.load(workdir / "gen.joblib"), RNNCharGenerator)
+    assert not [p.name for p in workdir.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_cli_train_classifier_reads_named_columns(workdir, trained):
+    result = trained["classifier"]
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"Epoch 2: loss \d+\.\d+", result.stdout)
+    model = joblib.load(workdir / "clf.joblib")
+    assert isinstance(model, RNNSequenceClassifier) and list(model.classes_) == ["neg", "pos"]
+
+
+def test_cli_generate_same_seed_gives_same_text(runs, workdir, capsys):
+    first = runs["generate"]
+    assert first.returncode == 0 and first.stderr == "", first.stderr
+    assert main(["generate", str(workdir / "gen.joblib"), *GENERATE]) == 0
+    assert capsys.readouterr().out == first.stdout
+    assert first.stdout.startswith("the ") and first.stdout.endswith("\n")
+    model = joblib.load(workdir / "gen.joblib")
+    assert first.stdout.rstrip("\n") == "the " + model.generate("the ", 40, temperature=0.8, random_state=3)
+
+
+def test_cli_classify_reads_a_file_and_stdin(runs, workdir, capsys):
+    from_stdin = runs["classify stdin"]
+    assert from_stdin.returncode == 0 and from_stdin.stderr == "", from_stdin.stderr
+    assert main(["classify", str(workdir / "clf.joblib"), str(workdir / "texts.txt")]) == 0
+    assert capsys.readouterr().out == from_stdin.stdout
+    lines = from_stdin.stdout.splitlines()
+    assert len(lines) == 4
+    assert all(re.fullmatch(r"(pos|neg)\t(0\.\d{4}|1\.0000)", line) for line in lines), lines
+    model = joblib.load(workdir / "clf.joblib")
+    assert [line.split("\t")[0] for line in lines] == list(model.predict(CLASSIFY.splitlines()))
+
+
+def test_cli_interrupted_training_still_saves_the_model(workdir):
+    (workdir / "long.txt").write_text(python_docs_corpus()[:40_000])
+    process = subprocess.Popen(
+        [sys.executable, "-m", "skrnn", "train-generator", "long.txt", "-o", "interrupted.joblib",
+         "--hidden-size", "8", "--max-iter", "1000", "--validation", "--seed", "0"],
+        cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    first_epoch = process.stdout.readline()
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert re.match(r"Epoch 1: loss [\d.]+, validation score -?[\d.]+, .*validation loss [\d.]+", first_epoch)
+    assert process.returncode == 0, err
+    assert "training interrupted: saving the model trained so far" in err and "Traceback" not in err
+    assert isinstance(joblib.load(workdir / "interrupted.joblib"), RNNCharGenerator)
+
+
+def test_cli_help_says_model_files_must_be_trusted(runs):
+    result = runs["help generate"]
+    assert result.returncode == 0 and result.stderr == ""
+    assert "usage: skrnn generate" in result.stdout and "--temperature" in result.stdout
+    assert "sources you trust" in " ".join(result.stdout.split())
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_cli_every_command_has_help(command, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main([command, "--help"])
+    assert exit_.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert f"usage: skrnn {command}" in out
+    if command in ("generate", "classify"):  # the commands that load model files
+        assert "sources you trust" in out
+
+
+# -- error paths ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name, status, fragments", [
+    ("wrong model type", 1, ["'clf.joblib' holds RNNSequenceClassifier, not RNNCharGenerator",
+                             "skrnn train-generator"]),
+    ("negative temperature", 2, ["--temperature must be >= 0"]),
+    ("missing file", 1, ["cannot read 'no-such.txt': no such file"]),
+    ("bad column", 1, ["has no column 'txt'", "id, review, sentiment", "--text-column"]),
+    ("corrupt model", 1, ["'corrupt.joblib' is not a skrnn model file, or it is damaged"]),
+])
+def test_cli_errors_are_one_line_with_exit_status(name, status, fragments, runs, workdir):
+    assert_error(runs[name], status, *fragments)
+    assert not (workdir / "x.joblib").exists()
+
+
+def test_cli_file_errors_in_process(capsys, workdir, trained):
+    generator_file, classifier_file = workdir / "gen.joblib", workdir / "clf.joblib"
+    (workdir / "empty.txt").write_text("")
+    (workdir / "latin1.txt").write_bytes("caf\xe9\n".encode("latin-1"))
+    assert_main_error(capsys, ["train-generator", workdir, "-o", workdir / "m"], "is a directory")
+    assert_main_error(capsys, ["train-generator", workdir / "empty.txt", "-o", workdir / "m"], "holds no text")
+    assert_main_error(capsys, ["train-generator", workdir / "latin1.txt", "-o", workdir / "m"],
+                      "is not utf-8 text", "--encoding")
+    assert_main_error(capsys, ["train-generator", workdir / "corpus.txt", "-o", workdir / "nowhere" / "m"],
+                      "directory", "does not exist")
+    assert_main_error(capsys, ["classify", generator_file, workdir / "empty.txt"],
+                      "holds RNNCharGenerator, not RNNSequenceClassifier")
+    assert_main_error(capsys, ["classify", classifier_file, workdir / "empty.txt"], "holds no text")
+    assert_main_error(capsys, ["generate", generator_file, "--prompt", "XYZ"], "prompt contains characters")
+    assert_main_error(capsys, ["generate", workdir / "corpus.txt"], "is not a skrnn model file, or it is damaged")
+
+
+def test_cli_table_errors_in_process(capsys, workdir):
+    (workdir / "one_class.csv").write_text("text,label\nhello,a\nworld,a\n")
+    (workdir / "short_row.csv").write_text("text,label\nhello,a\nworld\n")
+    (workdir / "header_only.csv").write_text("text,label\n")
+    (workdir / "semicolons.csv").write_text("text;label\nhello;a\n")
+    out = ["-o", workdir / "m", *TINY]
+    assert_main_error(capsys, ["train-classifier", workdir / "one_class.csv", *out], "one class only")
+    assert_main_error(capsys, ["train-classifier", workdir / "short_row.csv", *out], "line 3: 1 field(s)")
+    assert_main_error(capsys, ["train-classifier", workdir / "header_only.csv", *out], "no rows")
+    assert_main_error(capsys, ["train-classifier", workdir / "semicolons.csv", *out], "--delimiter")
+    assert not (workdir / "m").exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["generate", "m", "--top-k", "0"], "--top-k must be >= 1"),
+    (["train-generator", "t", "-o", "m", "--hidden-size", "0"], "--hidden-size must be >= 1"),
+    (["train-generator", "t", "-o", "m", "--validation-fraction", "1"], "--validation-fraction must be in (0, 1)"),
+    (["train-classifier", "t", "-o", "m", "--delimiter", "ab"], "must be one character"),
+    (["train-classifier", "t"], "required: -o/--output"),
+    (["frobnicate"], "invalid choice"),
+])
+def test_cli_bad_arguments_exit_2_on_one_line(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    stderr = capsys.readouterr().err
+    assert exit_.value.code == 2 and message in stderr and len(stderr.strip().splitlines()) == 1, stderr
+
+
+# -- model files and progress ---------------------------------------------------
+
+
+class _Unpicklable:
+    def __reduce__(self):
+        raise KeyboardInterrupt  # as if Ctrl-C came in the middle of writing
+
+
+def test_save_model_is_atomic(tmp_path):
+    target = tmp_path / "model.joblib"
+    save_model(RNNSequenceClassifier(hidden_size=8), target)
+    before = target.read_bytes()
+    with pytest.raises(KeyboardInterrupt):
+        save_model({"model": _Unpicklable()}, target)
+    assert target.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["model.joblib"]
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_is_silent_when_not_a_terminal(capsys):
+    stream = io.StringIO()
+    stdout = sys.stdout
+    with TrainingProgress(stream=stream, interval=0.001) as progress:
+        assert sys.stdout is stdout
+    assert not progress.active and stream.getvalue() == ""
+
+
+def test_progress_counts_epochs_and_clears_its_line(capsys):
+    stream = _Terminal()
+    with TrainingProgress(stream=stream, interval=0.001) as progress:
+        progress._stop.wait(0.05)
+        print("Epoch 1: loss 1.0", flush=True)
+        progress._stop.wait(0.05)
+    drawn = stream.getvalue()
+    assert "epoch 1," in drawn and "epoch 2," in drawn
+    assert drawn.endswith("\r\033[K")
+    assert capsys.readouterr().out == "Epoch 1: loss 1.0\n"
+
+
+@pytest.mark.parametrize("corpus", ["hello world", [f"name{i % 7}" for i in range(100)]])
+def test_progress_follows_the_training_batches(corpus):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        with TrainingProgress(stream=_Terminal(), interval=60) as progress:
+            RNNCharGenerator(hidden_size=4, max_iter=1, random_state=0).fit(corpus)
+            assert progress.done == progress.total > 0  # the epoch's last batch fills the bar
+    assert _training.ON_BATCH.get() is None
+
+
+def test_progress_render_shows_bar_and_throughput():
+    line = render(3, 2.0, 50, 100, "chars")
+    assert line.startswith("epoch 3  [##########----------]  50%")
+    assert "50/100 chars" in line and "25 chars/s" in line
+    assert render(1, 1.5) == "| epoch 1, 1.5 s"
+
+
+# -- moved unchanged from tests/test_main.py ------------------------------------
+
+
+def test_main_demo_trains_and_prints_samples(capsys):
+    assert main(["demo", "--seconds", "0.1", "--hidden-size", "8"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"epoch 1: loss \d+\.\d+ nats/char", out)
+    assert "sample at temperature 0.5" in out and "sample at temperature 1.0" in out
+
+
+def test_main_demo_corpus_is_embedded():
+    text = python_docs_corpus()
+    assert len(text) > 100_000 and "statement" in text
+
+
+def test_main_without_command_prints_help(capsys):
+    assert main([]) == 0
+    assert "demo" in capsys.readouterr().out
+
+
+def test_main_rejects_bad_arguments():
+    result = subprocess.run([sys.executable, "-m", "skrnn", "demo", "--seconds", "-1"],
+                            capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "--seconds must be > 0" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_readme_quick_start_has_exactly_two_commands():
+    readme = (ROOT / "README.md").read_text()
+    quick_start = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```bash\n(.*?)```", quick_start, flags=re.S)
+    commands = [line for block in blocks for line in block.splitlines() if line.strip()]
+    assert commands == ['pip install . && python -m skrnn demo', 'pip install -e ".[test]" && python -m pytest']
+
+
+def test_ci_runs_the_readme_test_command():
+    script = (ROOT / ".ci" / "run").read_text()
+    assert "quick-start: tests" in script
+    extracted = subprocess.run(
+        ["awk", script.split("awk '", 1)[1].split("' README.md", 1)[0], "README.md"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    ).stdout.strip()
+    assert extracted == 'pip install -e ".[test]" && python -m pytest'
