@@ -41,7 +41,35 @@ SHARED_CONSTRAINTS = {
 }
 
 
-class BaseRNN(BaseEstimator):
+class VersionStampMixin:
+    """Stamp pickles with the skrnn version and warn when loading another one.
+
+    scikit-learn stamps ``_sklearn_version`` only on classes from its own
+    modules, so skrnn records its own: ``__getstate__`` adds
+    ``_skrnn_version``, and ``__setstate__`` warns, naming both versions, when
+    a model saved by one version is loaded by another. pickle, joblib and
+    ``skops.io`` all go through these two methods. Put it left of
+    ``BaseEstimator``, whose ``__getstate__``/``__setstate__`` it extends.
+    """
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state["_skrnn_version"] = __version__
+        return state
+
+    def __setstate__(self, state):
+        saved = state.get("_skrnn_version")
+        if saved is not None and saved != __version__:
+            warnings.warn(
+                f"Trying to unpickle {type(self).__name__} from skrnn version {saved} when using version "
+                f"{__version__}. This might lead to breaking code or invalid results. Use at your own risk.",
+                UserWarning,
+                stacklevel=2,
+            )
+        super().__setstate__(state)
+
+
+class BaseRNN(VersionStampMixin, BaseEstimator):
     """Fit glue shared by the recurrent estimators.
 
     Fitted state is plain data, so that pickle, joblib and skops all load it:
@@ -104,19 +132,3 @@ class BaseRNN(BaseEstimator):
             self.validation_scores_ = None
             self.best_validation_score_ = None
         self._skrnn_version = __version__
-
-    def __getstate__(self):
-        state = super().__getstate__()
-        state["_skrnn_version"] = __version__
-        return state
-
-    def __setstate__(self, state):
-        saved = state.get("_skrnn_version")
-        if saved is not None and saved != __version__:
-            warnings.warn(
-                f"Trying to unpickle {type(self).__name__} from skrnn version {saved} when using version "
-                f"{__version__}. This might lead to breaking code or invalid results. Use at your own risk.",
-                UserWarning,
-                stacklevel=2,
-            )
-        super().__setstate__(state)

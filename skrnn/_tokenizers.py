@@ -26,6 +26,8 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ._base import VersionStampMixin
+
 PAD_ID = 0
 UNK_ID = 1
 
@@ -159,7 +161,7 @@ def _pad(flat_ids, lengths, max_len, truncation):
     return out
 
 
-class _BaseTokenizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
+class _BaseTokenizer(VersionStampMixin, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     """Shared fit/transform/inverse_transform of the character and word tokenizers.
 
     Subclasses define ``_split``, ``_count``, ``_index`` and ``_lookup`` and the
