@@ -1,0 +1,612 @@
+"""RNNSequenceClassifier: a sequence in, a label out."""
+
+import warnings
+from contextlib import contextmanager
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import ClassifierMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_array,
+    check_consistent_length,
+    check_is_fitted,
+    column_or_1d,
+)
+
+from ._base import SHARED_CONSTRAINTS, BaseRNN
+from ._core.network import POOLINGS, NetworkSpec, forward
+from ._sequences import INPUT_TYPES, TOKENIZERS, fit_sequences, read_sequences, set_input_state, truncate
+from ._training import fit_epochs, train_step
+
+# Rows per forward pass at predict time: bounds the (T, N, H) workspaces.
+_PREDICT_ROWS = 512
+
+
+class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, TransformerMixin, BaseRNN):
+    """Recurrent neural network classifier: one label per sequence.
+
+    A recurrent network reads each sequence step by step; its per-step outputs
+    are pooled into one vector that a softmax layer turns into class
+    probabilities. It is trained by minibatch gradient descent with
+    backpropagation through time, with the parameters and fitted attributes of
+    :class:`~sklearn.neural_network.MLPClassifier` wherever they mean the same.
+
+    Parameters
+    ----------
+    hidden_size : int, default=64
+        Number of units of each recurrent layer (per direction).
+    cell : {"rnn", "gru", "lstm"}, default="gru"
+        Recurrent cell: Elman (tanh) RNN, gated recurrent unit or long
+        short-term memory.
+    num_layers : int, default=1
+        Number of stacked recurrent layers.
+    embedding_dim : int, default=None
+        For text and token ids: size of a learned embedding of each token
+        before the first layer. None feeds the token id directly to the first
+        layer (its weights then act as the embedding, as for a one-hot input).
+        Ignored for numeric input.
+    bidirectional : bool, default=False
+        Also run each layer over the sequence in reverse and concatenate the
+        two directions' outputs.
+    dropout : float, default=0.0
+        Dropout rate on the inputs of layers after the first and on the pooled
+        representation, during training only.
+    pooling : {"last", "mean", "max"}, default="max"
+        How the per-step outputs of the last layer become one vector per
+        sequence: the output at the last real step, or the mean or maximum
+        over the real steps. Padding never enters the pool.
+    solver : {"adam", "sgd", "adagrad", "rmsprop"}, default="adam"
+        The solver for weight optimization; "sgd" uses Nesterov momentum.
+    learning_rate : float, default=0.005
+        Step size of the solver.
+    momentum : float, default=0.9
+        Momentum for ``solver="sgd"``.
+    beta_1 : float, default=0.9
+        Decay rate of the first-moment estimate for ``solver="adam"``.
+    beta_2 : float, default=0.999
+        Decay rate of the second-moment estimate for ``solver="adam"``.
+    alpha : float, default=1e-5
+        Strength of the L2 penalty ``0.5 * alpha * ||W||^2`` added to the loss
+        of every minibatch (biases are not penalised).
+    batch_size : int, default=32
+        Sequences per minibatch (the last one may be smaller).
+    max_iter : int, default=200
+        Maximum number of epochs (passes over the training data).
+    tol : float, default=1e-4
+        Tolerance for the optimization: training stops when the training loss
+        (or, with `early_stopping`, the validation accuracy) has not improved
+        by at least `tol` for `n_iter_no_change` consecutive epochs.
+    n_iter_no_change : int, default=10
+        Number of epochs without an improvement of at least `tol` before
+        training stops.
+    early_stopping : bool, default=False
+        Hold out a stratified `validation_fraction` of the training data,
+        stop when its accuracy stops improving and keep the weights of the
+        best epoch.
+    validation_fraction : float, default=0.1
+        Fraction of the training data held out with `early_stopping`.
+    clip_norm : float, default=5.0
+        Rescale each minibatch's gradients so that their global L2 norm is at
+        most this value; None disables clipping.
+    max_len : int, default=None
+        Keep only the first `max_len` steps of every sequence, at fit and at
+        predict; None keeps all.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes in the loss, ``{label: weight}``. "balanced"
+        uses ``n_samples / (n_classes * np.bincount(y))`` (computed with
+        `sample_weight` when given). None gives every class weight 1.
+    shuffle : bool, default=True
+        Shuffle the training data before each epoch.
+    warm_start : bool, default=False
+        Continue from the previous fit's weights, optimizer state, tokenizer
+        and classes instead of starting afresh.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the weight initialization, shuffling, dropout and the
+        `early_stopping` split. Pass an int for reproducible results.
+    verbose : int, default=0
+        Print one line per epoch: training loss, validation score (with
+        `early_stopping`), seconds and sequences per second.
+    input_type : {"auto", "text", "tokens", "numeric"}, default="auto"
+        What `X` holds (see Notes). "auto" decides from the data at fit: str
+        items -> "text", an integer dtype -> "tokens", a floating dtype ->
+        "numeric". The type chosen at fit is required again at predict.
+    tokenizer : {"word", "char"} or tokenizer instance, default="word"
+        How text input becomes token ids: :class:`~skrnn.WordTokenizer`,
+        :class:`~skrnn.CharTokenizer` or an instance of either (or any
+        transformer with their API), which is cloned and fitted. Used only
+        for text input.
+    dtype : {"float32", "float64"}, default="float32"
+        Floating-point type of the weights and computations.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    weights_ : dict of str to ndarray
+        The fitted weights by name: ``layer{l}.W_xh``, ``layer{l}.W_hh``,
+        ``layer{l}.b`` (plus ``layer{l}_reverse.*`` when bidirectional and
+        ``embedding`` with `embedding_dim`), ``W_hy`` and ``b_y``.
+    input_type_ : {"text", "tokens", "numeric"}
+        The input type seen at fit.
+    n_inputs_ : int
+        Vocabulary size for text and token ids (including padding 0 and
+        unknown 1), else the number of features per step.
+    tokenizer_ : WordTokenizer or CharTokenizer
+        The fitted tokenizer. Only for text input.
+    n_features_in_ : int
+        Number of steps of a padded numeric array seen at fit. Only for such
+        arrays: text, token ids and ragged lists have no fixed number of steps.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of the columns of a DataFrame seen at fit. Only for DataFrames
+        whose column names are all strings.
+    n_iter_ : int
+        Number of epochs run by the last call to ``fit`` (counted over all
+        calls to ``partial_fit``).
+    loss_curve_ : list of float
+        Mean training loss of each epoch.
+    best_loss_ : float
+        Smallest value of `loss_curve_`.
+    validation_scores_ : list of float or None
+        Validation accuracy of each epoch with `early_stopping`, else None.
+    best_validation_score_ : float or None
+        Best validation accuracy with `early_stopping`, else None. Its
+        weights are the ones kept.
+    t_ : int
+        Number of training sequences seen by the solver.
+
+    See Also
+    --------
+    skrnn.WordTokenizer : Text to padded word ids, for use in a Pipeline.
+    skrnn.CharTokenizer : Text to padded character ids.
+    sklearn.neural_network.MLPClassifier : Feed-forward network classifier
+        with the same training parameters.
+
+    Notes
+    -----
+    ``X`` may be any of:
+
+    - An iterable of str (list, 1-D array, pandas Series): raw text, read by
+      `tokenizer`. An empty string is a sequence of no steps; it still gets a
+      prediction (from the bias alone).
+    - A 2-D integer array (n_samples, n_steps) of token ids, such as the
+      output of :class:`~skrnn.WordTokenizer` in a Pipeline, or a list of
+      integer sequences of different lengths. 0 is padding, at the end of the
+      rows; each row ends at its last non-zero id. Ids not seen at fit (at or
+      above ``n_inputs_``) are read as 1, the tokenizers' unknown token.
+      Negative ids raise a ValueError.
+    - A 2-D float array (n_samples, n_steps): univariate numeric sequences;
+      or a 3-D float array (n_samples, n_steps, n_features): multivariate
+      ones. All rows have every step, and predict requires the same number
+      of steps (``n_features_in_``) as fit.
+    - A list of float arrays of different lengths, each (n_steps_i,) or
+      (n_steps_i, n_features): ragged sequences. Variable length goes through
+      text, token ids or such a list.
+
+    Numeric input is used as given: like :class:`~sklearn.neural_network.MLPClassifier`,
+    the network trains best on features of mean 0 and variance 1 (or scaled
+    to [0, 1]); scale them first.
+
+    The loss is the cross-entropy of each minibatch, weighted by
+    `sample_weight` times the `class_weight` of each sequence's class and
+    normalised by the minibatch's total weight. Training stops as for
+    MLPClassifier (a ``ConvergenceWarning`` when `max_iter` epochs were not
+    enough); a diverging run stops with a warning and the last finite
+    weights, and Ctrl-C stops after the current minibatch with a usable
+    model.
+
+    Examples
+    --------
+    >>> from skrnn import RNNSequenceClassifier
+    >>> X = ["good", "not good", "very good", "bad", "not bad", "very bad"] * 4
+    >>> y = ["pos", "neg", "pos", "neg", "pos", "neg"] * 4
+    >>> clf = RNNSequenceClassifier(hidden_size=16, random_state=0).fit(X, y)
+    >>> clf.predict(["not bad", "very good", "not good"]).tolist()
+    ['pos', 'pos', 'neg']
+    >>> clf.predict_proba(["bad"]).shape
+    (1, 2)
+    >>> clf.transform(["good"]).shape
+    (1, 16)
+
+    Numeric sequences: 8 steps of 8 pixels per digit image.
+
+    >>> from sklearn.datasets import load_digits
+    >>> digits = load_digits()
+    >>> X = digits.images[:300] / 16.0  # (300, 8, 8)
+    >>> clf = RNNSequenceClassifier(hidden_size=32, max_iter=30, random_state=0)
+    >>> clf.fit(X, digits.target[:300]).score(X, digits.target[:300]) > 0.9
+    True
+    """
+
+    _parameter_constraints: dict = {
+        **SHARED_CONSTRAINTS,
+        "bidirectional": ["boolean"],
+        "pooling": [StrOptions(set(POOLINGS))],
+        "max_len": [None, Interval(Integral, 1, None, closed="left")],
+        "class_weight": [None, StrOptions({"balanced"}), dict],
+        "shuffle": ["boolean"],
+        "input_type": [StrOptions({"auto", *INPUT_TYPES})],
+        "tokenizer": [StrOptions(set(TOKENIZERS)), HasMethods(["fit_transform", "transform"])],
+    }
+
+    def __init__(
+        self,
+        hidden_size=64,
+        *,
+        cell="gru",
+        num_layers=1,
+        embedding_dim=None,
+        bidirectional=False,
+        dropout=0.0,
+        pooling="max",
+        solver="adam",
+        learning_rate=0.005,
+        momentum=0.9,
+        beta_1=0.9,
+        beta_2=0.999,
+        alpha=1e-5,
+        batch_size=32,
+        max_iter=200,
+        tol=1e-4,
+        n_iter_no_change=10,
+        early_stopping=False,
+        validation_fraction=0.1,
+        clip_norm=5.0,
+        max_len=None,
+        class_weight=None,
+        shuffle=True,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+        input_type="auto",
+        tokenizer="word",
+        dtype="float32",
+    ):
+        self.hidden_size = hidden_size
+        self.cell = cell
+        self.num_layers = num_layers
+        self.embedding_dim = embedding_dim
+        self.bidirectional = bidirectional
+        self.dropout = dropout
+        self.pooling = pooling
+        self.solver = solver
+        self.learning_rate = learning_rate
+        self.momentum = momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.clip_norm = clip_norm
+        self.max_len = max_len
+        self.class_weight = class_weight
+        self.shuffle = shuffle
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
+        self.input_type = input_type
+        self.tokenizer = tokenizer
+        self.dtype = dtype
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network to sequences `X` and labels `y`.
+
+        Parameters
+        ----------
+        X : iterable of str, array-like of shape (n_samples, n_steps) or \
+                (n_samples, n_steps, n_features), or list of arrays
+            Training sequences; see the Notes of the class for the input types.
+        y : array-like of shape (n_samples,)
+            Target labels (two or more classes; str or numbers).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sequence in the loss. None gives every
+            sequence weight 1.
+
+        Returns
+        -------
+        self : object
+            The fitted classifier.
+        """
+        return self._fit(X, y, sample_weight, incremental=False)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Train for one epoch over `X`, continuing from the current weights.
+
+        The first call fixes the classes, the input type and, for text, the
+        tokenizer's vocabulary (words first seen later are unknown words).
+        `early_stopping` is not used.
+
+        Parameters
+        ----------
+        X : iterable of str, array-like or list of arrays
+            Training sequences, as for :meth:`fit`.
+        y : array-like of shape (n_samples,)
+            Target labels, all of them in `classes`.
+        classes : array-like of shape (n_classes,), default=None
+            Every label that any call may pass. Required on the first call,
+            ignored (if equal) on later ones.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sequence in the loss.
+
+        Returns
+        -------
+        self : object
+            The classifier.
+        """
+        return self._fit(X, y, sample_weight, classes=classes, incremental=True)
+
+    def _fit(self, X, y, sample_weight, *, classes=None, incremental):
+        # Everything is validated before the estimator changes: a failing
+        # call leaves a fitted estimator as it was.
+        resume = hasattr(self, "weights_") and (incremental or self.warm_start)
+        y = self._check_y(y)
+        if resume:
+            batch, lengths = read_sequences(self, X)
+            input_state = {key: getattr(self, key) for key in ("input_type_", "n_inputs_")}
+        else:
+            batch, lengths, input_state = fit_sequences(
+                self, X, input_type=self.input_type, tokenizer=self.tokenizer
+            )
+        check_consistent_length(batch, y)
+        classes_ = self._check_classes(y, classes, resume=resume, incremental=incremental)
+        y_codes = np.searchsorted(classes_, y)
+        weights = self._sample_weights(batch, y, y_codes, classes_, sample_weight, incremental=incremental)
+        batch, lengths = truncate(batch, lengths, self.max_len)
+        if input_state["input_type_"] == "numeric":
+            batch = batch.astype(self.dtype, copy=False)
+        spec = self._spec(input_state["input_type_"], input_state["n_inputs_"], len(classes_))
+
+        with self._continuing(incremental):
+            rng = self._generator()
+            params, optimizer = self._start_training(spec, rng)
+            train, validation = self._split(len(y_codes), y_codes, rng, use=self.early_stopping and not incremental)
+            seen = [0]
+
+            def run_epoch(stop):
+                order = rng.permutation(train) if self.shuffle else train
+                total_loss = total_weight = 0.0
+                n_seen = 0
+                for start in range(0, order.size, self.batch_size):
+                    if stop.requested:
+                        break
+                    rows = order[start : start + self.batch_size]
+                    steps = max(int(lengths[rows].max()), 1)  # trim the batch's padding
+                    loss, _ = train_step(
+                        params, spec, optimizer, batch[rows, :steps], lengths[rows], y_codes[rows],
+                        weights[rows], alpha=self.alpha, clip_norm=self.clip_norm, dropout=self.dropout, rng=rng,
+                    )
+                    batch_weight = float(weights[rows].sum())
+                    total_loss += loss * batch_weight
+                    total_weight += batch_weight
+                    n_seen += rows.size
+                seen[0] += n_seen
+                return (total_loss / total_weight if total_weight else np.nan), n_seen
+
+            def validation_score():
+                logits = _predict(params, spec, batch[validation], lengths[validation])
+                correct = logits.argmax(axis=1) == y_codes[validation]
+                return float(np.average(correct, weights=weights[validation]))
+
+            with warnings.catch_warnings():
+                if incremental:  # one epoch per call is the point, not a failure to converge
+                    warnings.simplefilter("ignore", ConvergenceWarning)
+                history = fit_epochs(
+                    params, optimizer, run_epoch, validation_score if validation is not None else None,
+                    max_iter=1 if incremental else self.max_iter, tol=self.tol,
+                    n_iter_no_change=self.n_iter_no_change, verbose=self.verbose, name=type(self).__name__,
+                )
+            previous_epochs = self.n_iter_ if incremental and resume else 0
+            if not resume:
+                set_input_state(self, input_state)
+            self.classes_ = classes_
+            self._finish_training(params, optimizer, rng, history, seen[0])
+        self.n_iter_ += previous_epochs
+        return self
+
+    @contextmanager
+    def _continuing(self, incremental):
+        """Make BaseRNN's warm-start machinery resume during partial_fit too."""
+        self._incremental = incremental
+        try:
+            yield
+        finally:
+            del self._incremental
+
+    def _is_warm(self):
+        return (self.warm_start or getattr(self, "_incremental", False)) and hasattr(self, "weights_")
+
+    def _check_y(self, y):
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
+        y = column_or_1d(y, warn=True)
+        check_array(y, ensure_2d=False, dtype=None, input_name="y")  # NaN, inf, empty
+        check_classification_targets(y)
+        return y
+
+    def _check_classes(self, y, classes, *, resume, incremental):
+        seen = np.unique(y)
+        if resume:
+            classes_ = self.classes_
+            if incremental and classes is not None and not np.array_equal(np.unique(classes), classes_):
+                raise ValueError(
+                    f"classes={classes!r} is not the same as on the first call to partial_fit ({classes_!r})."
+                )
+            if not incremental and not np.array_equal(seen, classes_):
+                raise ValueError(
+                    "warm_start can only be used where y has the same classes as in the previous call to "
+                    f"fit. Previously got {classes_}, y has {seen}."
+                )
+        elif incremental:
+            if classes is None:
+                raise ValueError("classes must be passed on the first call to partial_fit.")
+            classes_ = np.unique(column_or_1d(classes))
+            if classes_.size < 2:
+                raise ValueError(f"classes must hold at least two classes, got {classes_!r}.")
+        else:
+            classes_ = seen
+            if classes_.size < 2:
+                raise ValueError(
+                    f"y holds one class only ({classes_[0]!r}); a classifier needs samples of at least two "
+                    "classes."
+                )
+        unknown = np.setdiff1d(seen, classes_)
+        if unknown.size:
+            raise ValueError(f"y has classes not in classes_ {classes_}: {unknown}.")
+        return classes_
+
+    def _sample_weights(self, batch, y, y_codes, classes_, sample_weight, *, incremental):
+        """Per-sequence loss weights: sample_weight times the class weight."""
+        weights = _check_sample_weight(sample_weight, batch, dtype=np.float64, ensure_non_negative=True)
+        if self.class_weight is not None:
+            if incremental and self.class_weight == "balanced":
+                raise ValueError(
+                    "class_weight='balanced' is not supported for partial_fit: a minibatch does not show the "
+                    "class frequencies. Compute them once with sklearn.utils.class_weight.compute_class_weight("
+                    "'balanced', classes=classes, y=y_sample) and pass the resulting dict as class_weight."
+                )
+            per_class = compute_class_weight(
+                self.class_weight, classes=classes_, y=y,
+                sample_weight=weights if self.class_weight == "balanced" else None,
+            )
+            weights = weights * per_class[y_codes]
+        if not incremental and np.unique(y_codes[weights > 0]).size < 2:
+            raise ValueError(
+                "Only one class has a non-zero sample_weight (times class_weight); a classifier needs "
+                "weight on at least two classes."
+            )
+        return weights
+
+    def _split(self, n, y_codes, rng, *, use):
+        """(train rows, validation rows or None): a stratified split for early stopping."""
+        if not use:
+            return np.arange(n), None
+        seed = int(rng.integers(np.iinfo(np.int32).max))
+        train, validation = train_test_split(
+            np.arange(n), test_size=self.validation_fraction, stratify=y_codes, random_state=seed
+        )
+        return np.sort(train), np.sort(validation)
+
+    def _spec(self, input_type, n_inputs, n_classes):
+        return NetworkSpec(
+            n_inputs=n_inputs, n_outputs=n_classes, hidden_size=self.hidden_size,
+            input_kind="dense" if input_type == "numeric" else "tokens", cell=self.cell,
+            num_layers=self.num_layers, embedding_dim=self.embedding_dim, pooling=self.pooling,
+            bidirectional=self.bidirectional,
+        )
+
+    def _forward(self, X, *, pooled=False):
+        check_is_fitted(self)
+        batch, lengths = read_sequences(self, X)
+        batch, lengths = truncate(batch, lengths, self.max_len)
+        if self.input_type_ == "numeric":
+            batch = batch.astype(self.weights_["W_hy"].dtype, copy=False)
+        spec = self._spec(self.input_type_, self.n_inputs_, len(self.classes_))
+        return _predict(self.weights_, spec, batch, lengths, pooled=pooled)
+
+    def predict_log_proba(self, X):
+        """Log of the class probabilities of each sequence.
+
+        Parameters
+        ----------
+        X : iterable of str, array-like or list of arrays
+            Sequences of the input type seen at fit.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Log-probabilities, columns in the order of `classes_`.
+        """
+        logits = self._forward(X).astype(np.float64)
+        logits -= logits.max(axis=1, keepdims=True)
+        return logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+
+    def predict_proba(self, X):
+        """Class probabilities of each sequence.
+
+        Parameters
+        ----------
+        X : iterable of str, array-like or list of arrays
+            Sequences of the input type seen at fit.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probabilities, columns in the order of `classes_`; rows sum to 1.
+        """
+        return np.exp(self.predict_log_proba(X))
+
+    def predict(self, X):
+        """Most probable class of each sequence.
+
+        Parameters
+        ----------
+        X : iterable of str, array-like or list of arrays
+            Sequences of the input type seen at fit.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+            Predicted labels, from `classes_`.
+        """
+        logits = self._forward(X)
+        return self.classes_[logits.argmax(axis=1)]
+
+    def transform(self, X):
+        """Pooled representation of each sequence: the input of the softmax layer.
+
+        Parameters
+        ----------
+        X : iterable of str, array-like or list of arrays
+            Sequences of the input type seen at fit.
+
+        Returns
+        -------
+        features : ndarray of shape (n_samples, hidden_size * n_directions)
+            One vector per sequence (zeros for a sequence without steps).
+        """
+        return self._forward(X, pooled=True)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.input_tags.string = True
+        # transform returns the weights' dtype (float32 by default), whatever the input's
+        tags.transformer_tags.preserves_dtype = []
+        return tags
+
+    @property
+    def _n_features_out(self):
+        """Width of transform's output, for get_feature_names_out."""
+        return self.weights_["W_hy"].shape[0]
+
+
+def _predict(params, spec, batch, lengths, *, pooled=False):
+    """Logits (N, C), or the pooled representations, in chunks of similar lengths.
+
+    Rows are visited by decreasing length so that each chunk is trimmed to
+    its own longest sequence; the results come back in the input's order.
+    """
+    order = np.argsort(-lengths, kind="stable")
+    out = None
+    for start in range(0, order.size, _PREDICT_ROWS):
+        rows = order[start : start + _PREDICT_ROWS]
+        steps = max(int(lengths[rows[0]]), 1)
+        logits, _, cache = forward(params, spec, batch[rows, :steps], lengths[rows])
+        part = logits
+        if pooled:
+            part = cache["rep"] if cache["order"] is None else cache["rep"][np.argsort(cache["order"])]
+        if out is None:
+            out = np.empty((order.size, part.shape[1]), dtype=part.dtype)
+        out[rows] = part
+    return out

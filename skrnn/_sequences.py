@@ -1,0 +1,329 @@
+"""The input boundary: text, token ids or numbers -> (padded batch, lengths).
+
+Every sequence estimator reads its ``X`` here, once, and gets back what the
+core runs on:
+
+==========  ========================================  ===========================
+input_type  accepted ``X``                            batch
+==========  ========================================  ===========================
+"text"      iterable of str                           (N, T) ids from a tokenizer
+"tokens"    (N, T) integer array right-padded with    (N, T) ids
+            0, or a list of integer sequences
+"numeric"   (N, T) or (N, T, D) array, or a list of   (N, T, D) floats
+            (T_i,) or (T_i, D) arrays
+==========  ========================================  ===========================
+
+``lengths`` (N,) counts each row's real steps: the index of the last non-zero
+id plus one for token ids, each array's length for a ragged list, and every
+step of a padded numeric array, whose number of steps is therefore fixed (it
+is ``n_features_in_``, checked at predict as scikit-learn does).
+
+``fit_sequences`` returns the fitted input state (``input_type_``,
+``n_inputs_``, ``tokenizer_``, ``n_features_in_``, ``feature_names_in_``) as a
+dict instead of setting it, so that a fit failing later leaves the estimator
+as it was; ``set_input_state`` commits it and ``read_sequences`` reads new
+``X`` with it. Errors name the argument, what was received and what to do.
+"""
+
+from collections.abc import Iterator
+
+import numpy as np
+from scipy import sparse
+from sklearn.base import clone
+from sklearn.utils.validation import check_array, validate_data
+
+from ._tokenizers import PAD_ID, UNK_ID, CharTokenizer, WordTokenizer, check_documents
+
+INPUT_TYPES = ("text", "tokens", "numeric")
+TOKENIZERS = {"word": WordTokenizer, "char": CharTokenizer}
+INPUT_ATTRIBUTES = ("input_type_", "n_inputs_", "tokenizer_", "n_features_in_", "feature_names_in_")
+_ARRAY_ATTRIBUTES = ("n_features_in_", "feature_names_in_")
+
+_DESCRIPTIONS = {
+    "text": "text (an iterable of str)",
+    "tokens": "token ids (an integer array or a list of integer sequences)",
+    "numeric": "numeric sequences (a float array or a list of float arrays)",
+}
+_TOKEN_HINT = (
+    "token ids are integers >= 0 with 0 as padding, e.g. the output of "
+    "WordTokenizer().fit_transform(texts)"
+)
+
+
+def _kind(dtype):
+    return getattr(dtype, "kind", "O")  # pandas extension dtypes without a kind: treat as object
+
+
+def infer_input_type(X, *, name="X"):
+    """The input type that ``X`` holds: "text", "tokens" or "numeric".
+
+    Items that are str -> "text"; an integer dtype (an array, or lists of
+    integers) -> "tokens"; anything else -> "numeric", whose validation then
+    says what is wrong (NaN, sparse, strings in a 2-D array, ...).
+    """
+    if isinstance(X, (str, bytes, bytearray)) or X is None:
+        check_documents(X, name=name)  # raises its message for these
+    if sparse.issparse(X):
+        return "numeric"
+    if hasattr(X, "__array__") and not hasattr(X, "dtype"):  # array-likes that only convert
+        X = np.asarray(X)
+    if hasattr(X, "columns"):  # DataFrame
+        kinds = {_kind(dtype) for dtype in X.dtypes}
+        return "tokens" if kinds and kinds <= set("iu") else "numeric"
+    dtype = getattr(X, "dtype", None)
+    if dtype is not None and (getattr(X, "ndim", 1) != 1 or _kind(dtype) != "O"):
+        kind = _kind(dtype)
+        if kind in "US" or (kind == "O" and getattr(X, "size", 0) and isinstance(np.ravel(X)[0], str)):
+            return "text"  # a 2-D array of str is refused by the text reader with a hint
+        return "tokens" if kind in "iu" else "numeric"
+    # Lists, tuples and 1-D object arrays: look at the items.
+    try:
+        items = list(X)
+    except TypeError:
+        raise TypeError(
+            f"{name} must be an iterable of str, an array of token ids or numeric sequences, "
+            f"got {type(X).__name__}."
+        ) from None
+    if not items:
+        raise ValueError(f"{name} holds 0 samples; at least 1 is required.")
+    if any(isinstance(item, str) for item in items):
+        return "text"
+    try:
+        dense = np.asarray(items)
+    except ValueError:  # sequences of different lengths
+        dense = None
+    if dense is not None and dense.dtype != object:
+        return "tokens" if dense.dtype.kind in "iu" else "numeric"
+    try:
+        kinds = {np.asarray(item).dtype.kind for item in items}
+    except ValueError:
+        return "numeric"
+    return "tokens" if kinds and kinds <= set("iu") else "numeric"
+
+
+def resolve_input_type(X, input_type, *, name="X"):
+    """The input type for fit: inferred for "auto", else checked against the data."""
+    found = infer_input_type(X, name=name)
+    if input_type in ("auto", found) or (input_type == "numeric" and found == "tokens"):
+        return found if input_type == "auto" else input_type
+    raise ValueError(
+        f"input_type={input_type!r}, but {name} looks like {_DESCRIPTIONS[found]}. Pass "
+        f"{_DESCRIPTIONS[input_type]}, or set input_type='auto'."
+    )
+
+
+def _is_ragged(X):
+    """A list (or 1-D object array) of sequences that NumPy cannot stack."""
+    if not isinstance(X, (list, tuple)) and not (isinstance(X, np.ndarray) and X.dtype == object and X.ndim == 1):
+        return False
+    try:
+        stacked = np.asarray(X)
+    except ValueError:
+        return True
+    return stacked.dtype == object and stacked.ndim == 1 and any(np.ndim(item) > 0 for item in stacked)
+
+
+def _check_ndim(X, name):
+    ndim = getattr(X, "ndim", None)
+    if ndim is not None and ndim not in (2, 3) and not sparse.issparse(X):
+        raise ValueError(
+            f"{name} must be 2-D (n_samples, n_steps) or 3-D (n_samples, n_steps, n_features), got "
+            f"{ndim} dimension(s) with shape {X.shape}. Reshape your data, e.g. {name}.reshape(1, -1) for "
+            "one sequence; for text pass an iterable of str."
+        )
+
+
+def token_lengths(ids):
+    """(N, T) right-padded ids -> (N,) intp lengths: the index of the last non-zero id plus one."""
+    if ids.shape[1] == 0:
+        return np.zeros(ids.shape[0], dtype=np.intp)
+    real = ids != PAD_ID
+    last = ids.shape[1] - np.argmax(real[:, ::-1], axis=1)  # (N,), T when the last id is real
+    return np.where(real.any(axis=1), last, 0).astype(np.intp)
+
+
+def check_token_ids(X, *, name="X"):
+    """Validate token ids -> (ids, lengths).
+
+    X   (N, T) integer array right-padded with 0, or a list of 1-D integer
+        sequences of any lengths
+    Returns ids (N, T) intp and lengths (N,) intp. Raises ValueError for
+    negative ids, wrong dimensions or no samples; TypeError for non-integers.
+    """
+    if _is_ragged(X):
+        rows = [np.asarray(row) for row in X]
+        for i, row in enumerate(rows):
+            if row.ndim != 1:
+                raise ValueError(f"{name}[{i}] has {row.ndim} dimension(s); each sequence of token ids must be 1-D.")
+            if row.size and row.dtype.kind not in "iu":
+                raise TypeError(f"{name}[{i}] has dtype {row.dtype}, but {_TOKEN_HINT}.")
+        lengths = np.array([row.size for row in rows], dtype=np.intp)
+        ids = np.zeros((len(rows), int(lengths.max(initial=0))), dtype=np.intp)
+        for i, row in enumerate(rows):
+            ids[i, : row.size] = row
+        lengths = token_lengths(ids)  # a trailing 0 inside a row is padding too
+    else:
+        ids = check_array(X, dtype=None, ensure_2d=False, allow_nd=True, ensure_min_features=0, input_name=name)
+        if ids.ndim != 2:
+            raise ValueError(
+                f"{name} must be a 2-D array of token ids (n_samples, n_steps), got {ids.ndim} dimension(s) "
+                f"with shape {ids.shape}. Reshape your data, e.g. {name}.reshape(1, -1) for one sequence."
+            )
+        if ids.dtype.kind not in "iu":
+            raise TypeError(
+                f"{name} has dtype {ids.dtype}, but {_TOKEN_HINT}; for numbers set input_type='numeric'."
+            )
+        ids = ids.astype(np.intp, copy=False)
+        lengths = token_lengths(ids)
+    if ids.shape[0] == 0:
+        raise ValueError(f"{name} holds 0 samples; at least 1 is required.")
+    if ids.size and ids.min() < 0:
+        raise ValueError(f"{name} holds the negative token id {int(ids.min())}; {_TOKEN_HINT}.")
+    return ids, lengths
+
+
+def check_ragged(X, *, name="X"):
+    """Validate a list of numeric sequences of different lengths -> (batch, lengths).
+
+    Each item is (T_i,) (one feature per step) or (T_i, D). Returns batch
+    (N, max T_i, D) float64 right-padded with 0 and lengths (N,) intp.
+    """
+    rows = []
+    for i, item in enumerate(X):
+        if np.ndim(item) not in (1, 2):
+            raise ValueError(
+                f"{name}[{i}] has {np.ndim(item)} dimension(s); each sequence must be (n_steps,) or "
+                "(n_steps, n_features)."
+            )
+        row = check_array(item, ensure_2d=False, dtype=np.float64, ensure_min_samples=0, input_name=f"{name}[{i}]")
+        row = row[:, None] if row.ndim == 1 else row
+        if row.shape[1] == 0:
+            raise ValueError(
+                f"{name}[{i}] has shape {row.shape}; each sequence must be (n_steps,) or (n_steps, n_features) "
+                "with n_features >= 1."
+            )
+        rows.append(row)
+    if not rows:
+        raise ValueError(f"{name} holds 0 samples; at least 1 is required.")
+    widths = sorted({row.shape[1] for row in rows})
+    if len(widths) > 1:
+        raise ValueError(f"The sequences in {name} have different numbers of features per step: {widths}.")
+    lengths = np.array([row.shape[0] for row in rows], dtype=np.intp)
+    batch = np.zeros((len(rows), int(lengths.max()), widths[0]))
+    for i, row in enumerate(rows):
+        batch[i, : row.shape[0]] = row
+    return batch, lengths
+
+
+def _check_numeric_array(estimator, X, *, reset, name):
+    """``validate_data`` for a padded numeric array -> ((N, T, D) floats, lengths)."""
+    _check_ndim(X, name)
+    X = validate_data(estimator, X, reset=reset, allow_nd=True, dtype=[np.float64, np.float32])
+    _check_ndim(X, name)
+    if X.ndim == 2:
+        X = X[:, :, None]  # (N, T) -> (N, T, 1): one feature per step
+    if X.shape[2] == 0:
+        raise ValueError(f"{name} has 0 features per step (shape {X.shape}); at least 1 is required.")
+    return X, np.full(X.shape[0], X.shape[1], dtype=np.intp)
+
+
+def _read(estimator, X, kind, *, reset, tokenizer, name):
+    if kind == "text":
+        _check_ndim_text(X, name)
+        ids = tokenizer.transform(check_documents(X, name=name)).astype(np.intp, copy=False)
+        return ids, token_lengths(ids)
+    if kind == "tokens":
+        return check_token_ids(X, name=name)
+    if _is_ragged(X):
+        return check_ragged(X, name=name)
+    return _check_numeric_array(estimator, X, reset=reset, name=name)
+
+
+def _check_ndim_text(X, name):
+    if getattr(X, "ndim", 1) != 1:
+        check_documents(X, name=name)  # raises its message about dimensions
+
+
+def fit_sequences(estimator, X, *, input_type="auto", tokenizer="word", name="X"):
+    """Read ``X`` for fit -> (batch, lengths, state), leaving ``estimator`` untouched.
+
+    input_type  "auto", "text", "tokens" or "numeric"
+    tokenizer   "word", "char" or a tokenizer instance (cloned, then fitted)
+    ``state`` holds the fitted input attributes, to be set with
+    ``set_input_state`` once the whole fit has succeeded. ``n_inputs_`` is
+    the vocabulary size (text, tokens: the largest id seen plus one, and at
+    least 2 so that the unknown id 1 has a row) or the features per step.
+    """
+    X = materialize(X)
+    kind = resolve_input_type(X, input_type, name=name)
+    state = {"input_type_": kind}
+    if kind == "text":
+        _check_ndim_text(X, name)
+        docs = check_documents(X, name=name)
+        fitted = clone(TOKENIZERS[tokenizer]() if isinstance(tokenizer, str) else tokenizer)
+        ids = fitted.fit_transform(docs).astype(np.intp, copy=False)
+        state.update(tokenizer_=fitted, n_inputs_=int(fitted.n_tokens_))
+        return ids, token_lengths(ids), state
+    # validate_data sets (or deletes) n_features_in_ and feature_names_in_ on
+    # the estimator: collect what it sets, then put the old values back.
+    saved = {key: vars(estimator)[key] for key in _ARRAY_ATTRIBUTES if key in vars(estimator)}
+    try:
+        batch, lengths = _read(estimator, X, kind, reset=True, tokenizer=None, name=name)
+        state.update({key: vars(estimator)[key] for key in _ARRAY_ATTRIBUTES if key in vars(estimator)})
+    finally:
+        for key in _ARRAY_ATTRIBUTES:
+            vars(estimator).pop(key, None)
+        vars(estimator).update(saved)
+    if kind == "tokens":
+        state["n_inputs_"] = max(int(batch.max(initial=0)) + 1, UNK_ID + 1)
+    else:
+        state["n_inputs_"] = int(batch.shape[2])
+    return batch, lengths, state
+
+
+def set_input_state(estimator, state):
+    """Set the fitted input attributes returned by ``fit_sequences``; drop stale ones."""
+    for key in INPUT_ATTRIBUTES:
+        if key in state:
+            setattr(estimator, key, state[key])
+        elif key in vars(estimator):
+            delattr(estimator, key)
+
+
+def materialize(X):
+    """``X`` readable twice: a one-shot iterator (generator, map, ...) becomes a list."""
+    return list(X) if isinstance(X, Iterator) else X
+
+
+def read_sequences(estimator, X, *, name="X"):
+    """Read ``X`` with the fitted input state of ``estimator`` -> (batch, lengths).
+
+    The input type must be the one seen at fit (integers are accepted as
+    numbers). Token ids at or above ``n_inputs_``, never seen at fit, are
+    read as the unknown id 1, as the tokenizers read unseen words.
+    """
+    X = materialize(X)
+    fitted = estimator.input_type_
+    found = infer_input_type(X, name=name)
+    if found != fitted and not (fitted == "numeric" and found == "tokens"):
+        raise ValueError(
+            f"{type(estimator).__name__} was fitted on {_DESCRIPTIONS[fitted]}, but {name} looks like "
+            f"{_DESCRIPTIONS[found]}. Pass the same kind of input as at fit."
+        )
+    tokenizer = getattr(estimator, "tokenizer_", None)
+    batch, lengths = _read(estimator, X, fitted, reset=False, tokenizer=tokenizer, name=name)
+    if fitted == "tokens":
+        batch = np.where(batch < estimator.n_inputs_, batch, UNK_ID)
+    elif fitted == "numeric" and batch.shape[2] != estimator.n_inputs_:
+        raise ValueError(
+            f"{name} has {batch.shape[2]} features per step, but {type(estimator).__name__} is expecting "
+            f"{estimator.n_inputs_} features per step as input."
+        )
+    return batch, lengths
+
+
+def truncate(batch, lengths, max_len):
+    """Keep the first ``max_len`` steps of every sequence; None keeps all."""
+    if max_len is None or batch.shape[1] <= max_len:
+        return batch, lengths
+    return batch[:, :max_len], np.minimum(lengths, max_len)

@@ -1,0 +1,532 @@
+"""RNNSequenceClassifier: quality bars, input types, training behaviour and errors."""
+
+import pickle
+import re
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.utils.estimator_checks import check_param_validation
+
+from skrnn import CharTokenizer, RNNSequenceClassifier, WordTokenizer
+
+# A negation-sentiment set written for these tests: the label is the polarity
+# of the adjective, flipped by "not", so no bag of words separates it ("not
+# bad" is positive, "not good" negative). Every test sentence is new; all its
+# words occur in training.
+NEGATION_TRAIN = [
+    ("the room was not so sad", "pos"), ("the film was so good", "pos"),
+    ("we are not very awful", "pos"), ("the room was not really bad", "pos"),
+    ("the film was awful", "neg"), ("he is not nice", "neg"),
+    ("we are very nice", "pos"), ("he is really great", "pos"),
+    ("i am not really good", "neg"), ("she was very good", "pos"),
+    ("i am bad", "neg"), ("you are poor", "neg"),
+    ("my day was very good", "pos"), ("my day was not very happy", "neg"),
+    ("we are not so good", "neg"), ("the room was really nice", "pos"),
+    ("it is very nice", "pos"), ("we are not really nice", "neg"),
+    ("the room was so great", "pos"), ("it is very happy", "pos"),
+    ("she was not so bad", "pos"), ("this is not so bad", "pos"),
+    ("the film was very poor", "neg"), ("she was so bad", "neg"),
+    ("it is really bad", "neg"), ("my day was happy", "pos"),
+    ("this is not poor", "pos"), ("the food is not very poor", "pos"),
+    ("the food is not really poor", "pos"), ("my day was not great", "neg"),
+    ("they are not so awful", "pos"), ("he is not so poor", "pos"),
+    ("he is not really nice", "neg"), ("the film was very awful", "neg"),
+    ("we are really great", "pos"), ("the room was not really great", "neg"),
+    ("the food is not really bad", "pos"), ("my day was not very awful", "pos"),
+    ("i am not great", "neg"), ("the room was not really good", "neg"),
+    ("she was very nice", "pos"), ("this is very happy", "pos"),
+    ("he is very awful", "neg"), ("she was not very happy", "neg"),
+    ("they are good", "pos"), ("it is sad", "neg"),
+    ("she was really poor", "neg"), ("it is not sad", "pos"),
+    ("they are not so happy", "neg"), ("this is not really sad", "pos"),
+    ("the room was very sad", "neg"), ("they are so awful", "neg"),
+    ("they are very happy", "pos"), ("my day was not really sad", "pos"),
+    ("he is not very good", "neg"), ("we are very great", "pos"),
+    ("this is really poor", "neg"), ("i am not so nice", "neg"),
+    ("she was not so awful", "pos"), ("the film was really bad", "neg"),
+]
+NEGATION_TEST = [
+    ("the room was not good", "neg"), ("we are nice", "pos"),
+    ("he is so happy", "pos"), ("it is really nice", "pos"),
+    ("my day was not awful", "pos"), ("you are not bad", "pos"),
+    ("this is not so sad", "pos"), ("the room was really good", "pos"),
+    ("this is not so poor", "pos"), ("my day was so poor", "neg"),
+    ("they are not so bad", "pos"), ("they are very sad", "neg"),
+    ("the food is not very happy", "neg"), ("you are really happy", "pos"),
+    ("this is not awful", "pos"), ("this is very good", "pos"),
+    ("she was great", "pos"), ("the film was not really great", "neg"),
+    ("they are not happy", "neg"), ("you are so bad", "neg"),
+]
+
+
+
+def _split(pairs):
+    texts, labels = zip(*pairs)
+    return list(texts), np.array(labels)
+
+
+def small(**params):
+    """A quick classifier for tests that do not measure quality."""
+    return RNNSequenceClassifier(**{"hidden_size": 16, "max_iter": 30, "random_state": 0, **params})
+
+
+def trend_sequences(n, seed):
+    """Ragged (n_steps_i, 2) sequences: class 1 rises, class 0 falls."""
+    rng = np.random.default_rng(seed)
+    X, y = [], rng.integers(0, 2, n)
+    for label in y:
+        steps = rng.integers(3, 15)
+        slope = 1.0 if label else -1.0
+        trend = slope * np.linspace(-1, 1, steps) + 0.2 * rng.standard_normal(steps)
+        X.append(np.column_stack([trend, rng.standard_normal(steps)]))
+    return X, y
+
+
+def overlapping_blobs(seed=0):
+    """Numeric (n, 3) sequences from two overlapping classes, 3 times more 0s than 1s."""
+    rng = np.random.default_rng(seed)
+    y = np.r_[np.zeros(150, dtype=int), np.ones(50, dtype=int)]
+    X = rng.standard_normal((200, 3)) + 0.7 * y[:, None]
+    return X, y
+
+
+# ---------------------------------------------------------------- quality bars
+
+
+def test_classifier_negation_sentiment_default_parameters():
+    X_train, y_train = _split(NEGATION_TRAIN)
+    X_test, y_test = _split(NEGATION_TEST)
+    clf = RNNSequenceClassifier(random_state=0).fit(X_train, y_train)
+    assert clf.score(X_train, y_train) == 1.0
+    assert clf.score(X_test, y_test) == 1.0
+
+
+def test_classifier_digits_rows_as_steps():
+    digits = load_digits()
+    X = digits.images / 16.0  # (1797, 8, 8): 8 steps of 8 pixels
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, digits.target, test_size=0.25, stratify=digits.target, random_state=0
+    )
+    clf = RNNSequenceClassifier(random_state=0).fit(X_train, y_train)
+    assert clf.n_features_in_ == 8 and clf.n_inputs_ == 8
+    assert clf.score(X_test, y_test) >= 0.95
+
+
+def test_classifier_ragged_numeric_sequences():
+    X_train, y_train = trend_sequences(150, seed=0)
+    X_test, y_test = trend_sequences(60, seed=1)
+    clf = small().fit(X_train, y_train)
+    assert clf.input_type_ == "numeric" and clf.n_inputs_ == 2
+    assert not hasattr(clf, "n_features_in_")
+    assert clf.score(X_test, y_test) >= 0.9
+
+
+def test_classifier_univariate_ragged_sequences():
+    X_train, y_train = trend_sequences(150, seed=0)
+    X_uni = [x[:, 0] for x in X_train]  # (n_steps_i,) each
+    clf = small().fit(X_uni, y_train)
+    assert clf.n_inputs_ == 1
+    assert clf.score(X_uni, y_train) >= 0.9
+
+
+# ------------------------------------------------------------------- weights
+
+
+def test_classifier_class_weight_favours_weighted_class():
+    X, y = overlapping_blobs()
+    plain = small().fit(X, y).predict(X).mean()
+    weighted = small(class_weight={0: 1, 1: 5}).fit(X, y).predict(X).mean()
+    balanced = small(class_weight="balanced").fit(X, y).predict(X).mean()
+    assert weighted > plain + 0.1
+    assert balanced > plain + 0.1
+
+
+def test_classifier_sample_weight_favours_weighted_samples():
+    X, y = overlapping_blobs()
+    plain = small().fit(X, y).predict(X).mean()
+    weighted = small().fit(X, y, sample_weight=np.where(y == 1, 5.0, 1.0)).predict(X).mean()
+    assert weighted > plain + 0.1
+
+
+def test_classifier_zero_weight_samples_are_ignored():
+    X, y = overlapping_blobs()
+    flipped = y.copy()
+    flipped[:20] = 1 - flipped[:20]  # mislabelled rows, weighted out
+    sample_weight = np.r_[np.zeros(20), np.ones(180)]
+    reference = small().fit(X[20:], y[20:])
+    ignored = small(shuffle=False, batch_size=256).fit(X, flipped, sample_weight=sample_weight)
+    reference_full_batch = small(shuffle=False, batch_size=256).fit(X[20:], y[20:])
+    np.testing.assert_allclose(ignored.predict_proba(X), reference_full_batch.predict_proba(X), atol=1e-5)
+    assert reference.n_iter_ > 0
+
+
+def test_classifier_all_zero_sample_weight_raises():
+    X, y = overlapping_blobs()
+    with pytest.raises(ValueError, match="weight.*zero"):
+        small().fit(X, y, sample_weight=np.zeros(len(y)))
+
+
+def test_classifier_one_weighted_class_raises():
+    X, y = overlapping_blobs()
+    with pytest.raises(ValueError, match="one class"):
+        small().fit(X, y, sample_weight=(y == 1).astype(float))
+
+
+# ---------------------------------------------------------------- outputs
+
+
+def test_classifier_string_labels_and_probabilities():
+    X, y = _split(NEGATION_TRAIN)
+    clf = small().fit(X, y)
+    assert clf.classes_.tolist() == ["neg", "pos"]
+    proba = clf.predict_proba(X)
+    assert proba.shape == (len(X), 2) and proba.dtype == np.float64
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    np.testing.assert_allclose(clf.predict_log_proba(X), np.log(proba), rtol=1e-6, atol=1e-12)
+    np.testing.assert_array_equal(clf.predict(X), clf.classes_[proba.argmax(axis=1)])
+
+
+def test_classifier_multiclass_numeric_labels():
+    digits = load_digits()
+    X, y = digits.images[:200] / 16.0, digits.target[:200] * 10
+    clf = small().fit(X, y)
+    assert clf.classes_.tolist() == list(range(0, 100, 10))
+    assert set(clf.predict(X)) <= set(clf.classes_)
+
+
+@pytest.mark.parametrize("bidirectional, width", [(False, 16), (True, 32)])
+def test_classifier_transform_pooled_features(bidirectional, width):
+    X, y = _split(NEGATION_TRAIN)
+    clf = small(bidirectional=bidirectional, max_iter=3).fit(X, y)
+    features = clf.transform(X + [""])
+    assert features.shape == (len(X) + 1, width) and features.dtype == np.float32
+    np.testing.assert_array_equal(features[-1], 0.0)  # no steps pool to zeros
+    assert clf.get_feature_names_out().tolist()[:2] == ["rnnsequenceclassifier0", "rnnsequenceclassifier1"]
+
+
+def test_classifier_empty_text_gets_a_prediction():
+    X, y = _split(NEGATION_TRAIN)
+    clf = small(max_iter=3).fit(X + [""], np.append(y, "neg"))
+    assert clf.predict(["", "!!!"]).shape == (2,)
+
+
+def test_classifier_float32_batch_invariance():
+    X, y = _split(NEGATION_TRAIN)
+    clf = RNNSequenceClassifier(random_state=0, max_iter=5).fit(X, y)
+    full = clf.predict_proba(X)
+    rows = np.vstack([clf.predict_proba([x]) for x in X])
+    np.testing.assert_allclose(rows, full, atol=1e-5)
+
+
+# ------------------------------------------------------------ input types
+
+
+def test_classifier_token_ids_pipeline_input():
+    X, y = _split(NEGATION_TRAIN)
+    ids = WordTokenizer().fit_transform(X)
+    clf = small().fit(ids, y)
+    assert clf.input_type_ == "tokens" and clf.n_inputs_ == ids.max() + 1
+    assert not hasattr(clf, "n_features_in_")
+    # wider rows and ids never seen at fit (read as the unknown id 1) are fine
+    wider = np.hstack([ids, np.zeros((len(X), 3), dtype=ids.dtype)])
+    wider[0, ids.shape[1]] = 10_000
+    np.testing.assert_array_equal(clf.predict(wider[1:]), clf.predict(ids[1:]))
+    assert clf.predict(wider[:1]).shape == (1,)
+
+
+def test_classifier_pipeline_with_word_tokenizer_unseen_words():
+    X, y = _split(NEGATION_TRAIN)
+    pipe = make_pipeline(WordTokenizer(), small()).fit(X, y)
+    assert pipe.predict(["we are not happy today", "zebra"]).shape == (2,)
+    direct = small(tokenizer="word").fit(X, y)
+    assert direct.predict(["we are not happy today", "zebra"]).shape == (2,)
+    assert direct.tokenizer_.vocabulary_.keys() == pipe[0].vocabulary_.keys()
+
+
+def test_classifier_tokenizer_instance_is_cloned():
+    X, y = _split(NEGATION_TRAIN)
+    tokenizer = CharTokenizer(lowercase=True)
+    clf = small(tokenizer=tokenizer, max_iter=2).fit(X, y)
+    assert not hasattr(tokenizer, "vocabulary_")
+    assert isinstance(clf.tokenizer_, CharTokenizer) and clf.tokenizer_.lowercase
+    assert clf.n_inputs_ == clf.tokenizer_.n_tokens_
+    assert isinstance(small(tokenizer="char", max_iter=1).fit(X, y).tokenizer_, CharTokenizer)
+
+
+def test_classifier_input_type_enforced_at_predict():
+    X, y = _split(NEGATION_TRAIN)
+    clf = small(max_iter=2).fit(X, y)
+    with pytest.raises(ValueError, match="was fitted on text .* but X looks like numeric"):
+        clf.predict(np.ones((2, 3)))
+    numeric = small(max_iter=2).fit(np.ones((4, 3)) * [[0], [1], [0], [1]], [0, 1, 0, 1])
+    with pytest.raises(ValueError, match="was fitted on numeric sequences .* but X looks like text"):
+        numeric.predict(["some text"])
+    assert numeric.predict(np.ones((2, 3), dtype=int)).shape == (2,)  # integers are numbers
+
+
+def test_classifier_explicit_input_type():
+    ids = np.array([[1, 2, 0], [2, 1, 1], [3, 0, 0], [1, 1, 2]])
+    y = [0, 1, 0, 1]
+    assert small(input_type="numeric", max_iter=1).fit(ids, y).input_type_ == "numeric"
+    with pytest.raises(ValueError, match="input_type='tokens', but X looks like numeric"):
+        small(input_type="tokens").fit(ids.astype(float), y)
+    with pytest.raises(ValueError, match="input_type='text'"):
+        small(input_type="text").fit(ids, y)
+
+
+def test_classifier_object_array_numeric():
+    X, y = overlapping_blobs()
+    clf = small(max_iter=2).fit(X.astype(object), y)
+    assert clf.input_type_ == "numeric"
+    bad = X.astype(object)
+    bad[0, 0] = {"a": 1}
+    with pytest.raises(TypeError, match="argument must be a string or a real number"):
+        small().fit(bad, y)
+
+
+def test_classifier_dataframe_feature_names_then_text_refit():
+    pd = pytest.importorskip("pandas")
+    X, y = overlapping_blobs()
+    frame = pd.DataFrame(X, columns=["a", "b", "c"])
+    clf = small(max_iter=2).fit(frame, y)
+    assert clf.feature_names_in_.tolist() == ["a", "b", "c"]
+    texts, labels = _split(NEGATION_TRAIN)
+    clf.fit(texts, labels)
+    assert not hasattr(clf, "feature_names_in_") and not hasattr(clf, "n_features_in_")
+
+
+def test_classifier_max_len_truncates_steps():
+    X, y = _split(NEGATION_TRAIN)
+    clf = small(max_len=3, max_iter=3).fit(X, y)
+    a, b = clf.predict_proba(["i am happy today", "i am happy tomorrow and so on"])
+    np.testing.assert_array_equal(a, b)
+    different = small(max_iter=3).fit(X, y).predict_proba(["i am not happy", "i am not sad"])
+    assert not np.array_equal(*different)
+
+
+# ----------------------------------------------------------------- training
+
+
+def test_classifier_partial_fit_one_epoch_per_call():
+    X, y = _split(NEGATION_TRAIN)
+    clf = small()
+    with pytest.raises(ValueError, match="classes must be passed on the first call"):
+        clf.partial_fit(X, y)
+    assert not hasattr(clf, "classes_")
+    for _ in range(8):
+        clf.partial_fit(X, y, classes=["neg", "pos"])
+    assert clf.n_iter_ == 8 and clf.t_ == 8 * len(X) and len(clf.loss_curve_) == 8
+    assert clf.loss_curve_[-1] < clf.loss_curve_[0]
+    with pytest.raises(ValueError, match="classes not in classes_"):
+        clf.partial_fit(X[:2], ["neg", "maybe"])
+    with pytest.raises(ValueError, match="not supported for partial_fit"):
+        small(class_weight="balanced").partial_fit(X, y, classes=["neg", "pos"])
+
+
+def test_classifier_warm_start_continues():
+    X, y = _split(NEGATION_TRAIN)
+    clf = small(max_iter=5)
+    with pytest.warns(ConvergenceWarning):
+        clf.fit(X, y)
+    first_curve = list(clf.loss_curve_)
+    clf.set_params(warm_start=True)
+    with pytest.warns(ConvergenceWarning):
+        clf.fit(X, y)
+    assert clf.loss_curve_[:5] == first_curve and len(clf.loss_curve_) == 10
+    assert clf.loss_curve_[5] < first_curve[0]
+    assert clf.t_ == 10 * len(X)
+    with pytest.raises(ValueError, match="same classes"):
+        clf.fit(X[:4], ["a", "b", "a", "b"])
+
+
+def test_classifier_early_stopping_records_validation():
+    X, y = _split(NEGATION_TRAIN)
+    clf = small(early_stopping=True, validation_fraction=0.2, n_iter_no_change=3).fit(X, y)
+    assert len(clf.validation_scores_) == clf.n_iter_ < 30
+    assert clf.best_validation_score_ == max(clf.validation_scores_)
+    plain = small(max_iter=2).fit(X, y)
+    assert plain.validation_scores_ is None and plain.best_validation_score_ is None
+
+
+def test_classifier_convergence_warning_at_max_iter():
+    X, y = _split(NEGATION_TRAIN)
+    with pytest.warns(ConvergenceWarning, match="maximum iterations \\(2\\)"):
+        small(max_iter=2).fit(X, y)
+
+
+def test_classifier_verbose_prints_one_line_per_epoch(capsys):
+    X, y = _split(NEGATION_TRAIN)
+    clf = small(max_iter=3, verbose=1, early_stopping=True, validation_fraction=0.25)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == clf.n_iter_ == 3
+    assert re.match(r"Epoch 1: loss \d+\.\d+, validation score \d\.\d+, \d+\.\d+ s", lines[0])
+
+
+def test_classifier_fit_is_reproducible():
+    X, y = _split(NEGATION_TRAIN)
+    a = small(max_iter=5, dropout=0.0).fit(X, y)
+    b = small(max_iter=5).fit(X, y)
+    for key, value in a.weights_.items():
+        np.testing.assert_array_equal(value, b.weights_[key])
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"cell": "rnn"},
+        {"cell": "lstm", "pooling": "last"},
+        {"pooling": "mean", "num_layers": 2},
+        {"embedding_dim": 8},
+        {"dropout": 0.2, "num_layers": 2},
+        {"bidirectional": True, "pooling": "last"},
+        {"solver": "sgd", "learning_rate": 0.1},
+        {"solver": "rmsprop"},
+        {"solver": "adagrad", "learning_rate": 0.05},
+        {"dtype": "float64"},
+    ],
+)
+def test_classifier_architectures_and_solvers_learn(params):
+    X = ["good", "great", "fine", "bad", "awful", "poor"] * 4
+    y = [1, 1, 1, 0, 0, 0] * 4
+    clf = small(**params).fit(X, y)
+    assert clf.score(X, y) == 1.0
+
+
+def test_classifier_grid_search_text_and_numeric():
+    grid = {"hidden_size": [16, 32], "learning_rate": [1e-3, 1e-2]}
+    X, y = _split(NEGATION_TRAIN)
+    search = GridSearchCV(small(max_iter=3), grid, cv=3).fit(X, y)
+    assert search.best_estimator_.input_type_ == "text"
+    digits = load_digits()
+    X_num, y_num = digits.images[:150] / 16.0, digits.target[:150]
+    search = GridSearchCV(small(max_iter=3), grid, cv=3).fit(X_num, y_num)
+    assert search.best_estimator_.n_features_in_ == 8
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+
+
+# ---------------------------------------------------------- errors and state
+
+
+@pytest.mark.parametrize(
+    "X, error, match",
+    [
+        ([], ValueError, "0 sample"),
+        (np.zeros((0, 3)), ValueError, "0 sample"),
+        (np.ones(4), ValueError, "Reshape your data"),
+        (np.ones((4, 2, 2, 2)), ValueError, "got 4 dimension"),
+        (np.array([[0.0, np.nan]] * 4), ValueError, "Input X contains NaN"),
+        (np.array([[0.0, np.inf]] * 4), ValueError, "Input X contains infinity"),
+        (["fine", 3, "ok", "no"], TypeError, r"X\[1\] is int, expected str"),
+        (["fine", None, "ok", "no"], TypeError, r"X\[1\] is NoneType"),
+        ("one string", TypeError, "got a single str"),
+        (np.array([[1, -1]] * 4), ValueError, "negative token id -1"),
+        (np.array([["a b"], ["c"], ["d"], ["e"]]), ValueError, "X must be one-dimensional"),
+    ],
+)
+def test_classifier_fit_input_errors_name_argument(X, error, match):
+    y = [0, 1, 0, 1][: len(X)] if len(X) else []
+    with pytest.raises(error, match=match):
+        small().fit(X, y)
+
+
+def test_classifier_target_errors():
+    X, _ = overlapping_blobs()
+    with pytest.raises(ValueError, match="requires y to be passed"):
+        small().fit(X, None)
+    with pytest.raises(ValueError, match="one class"):
+        small().fit(X, np.zeros(len(X)))
+    with pytest.raises(ValueError, match="Unknown label type"):
+        small().fit(X, np.linspace(0, 1, len(X)))
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        small().fit(X, np.arange(len(X) - 1) % 2)
+
+
+def test_classifier_wrong_number_of_steps_at_predict():
+    X, y = overlapping_blobs()
+    clf = small(max_iter=2).fit(X, y)
+    with pytest.raises(ValueError, match="X has 4 features, but RNNSequenceClassifier is expecting 3"):
+        clf.predict(np.ones((2, 4)))
+    with pytest.raises(ValueError, match="X has 2 features per step"):
+        clf.predict(np.ones((2, 3, 2)))
+
+
+def test_classifier_unfitted_raises():
+    with pytest.raises(NotFittedError):
+        RNNSequenceClassifier().predict(["text"])
+
+
+@pytest.mark.parametrize(
+    "X_bad, y_bad, sample_weight",
+    [
+        (np.array([[0.0, np.nan]] * 4), [0, 1, 0, 1], None),  # numeric after text
+        (["a", "b", "c", "d"], [0, 0, 0, 0], None),
+        (["a", "b", "c", "d"], [0, 1, 0, 1], np.zeros(4)),
+        (["a", "b", "c"], [0, 1, 0, 1], None),
+        (["a", "b", "c", "d"], [0, 1, np.nan, 1], None),
+    ],
+)
+def test_classifier_failed_fit_leaves_estimator_unchanged(X_bad, y_bad, sample_weight):
+    X, y = _split(NEGATION_TRAIN)
+    clf = small(max_iter=3).fit(X, y)
+    before = {k: v for k, v in vars(clf).items()}
+    weights = {k: v.copy() for k, v in clf.weights_.items()}
+    proba = clf.predict_proba(X)
+    with pytest.raises((ValueError, TypeError)):
+        clf.fit(X_bad, y_bad, sample_weight=sample_weight)
+    assert vars(clf).keys() == before.keys()
+    assert all(vars(clf)[k] is v for k, v in before.items())
+    for key, value in weights.items():
+        np.testing.assert_array_equal(clf.weights_[key], value)
+    np.testing.assert_array_equal(clf.predict_proba(X), proba)
+
+
+def test_classifier_failed_fit_keeps_feature_names():
+    pd = pytest.importorskip("pandas")
+    X, y = overlapping_blobs()
+    clf = small(max_iter=2).fit(pd.DataFrame(X, columns=["a", "b", "c"]), y)
+    with pytest.raises(ValueError, match="NaN"):
+        clf.fit(np.full((4, 2), np.nan), [0, 1, 0, 1])
+    assert clf.feature_names_in_.tolist() == ["a", "b", "c"] and clf.n_features_in_ == 3
+
+
+def test_classifier_param_validation():
+    check_param_validation("RNNSequenceClassifier", RNNSequenceClassifier())
+
+
+def test_classifier_invalid_parameters_raise_at_fit():
+    X, y = overlapping_blobs()
+    with pytest.raises(ValueError, match="'pooling' parameter"):
+        RNNSequenceClassifier(pooling="sum").fit(X, y)
+    with pytest.raises(ValueError, match="'tokenizer' parameter"):
+        RNNSequenceClassifier(tokenizer="bpe").fit(X, y)
+
+
+# ------------------------------------------------------------ persistence
+
+
+def test_classifier_pickle_and_clone():
+    X, y = _split(NEGATION_TRAIN)
+    clf = small(max_iter=3).fit(X, y)
+    loaded = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+    fresh = clone(clf)
+    assert not hasattr(fresh, "weights_") and fresh.get_params() == clf.get_params()
+
+
+def test_classifier_skops_round_trip(tmp_path):
+    sio = pytest.importorskip("skops.io")
+    X, y = _split(NEGATION_TRAIN)
+    clf = small(max_iter=3).fit(X, y)
+    path = tmp_path / "clf.skops"
+    sio.dump(clf, path)
+    loaded = sio.load(path, trusted=sio.get_untrusted_types(file=path))
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
