@@ -394,11 +394,11 @@ class CharTokenizer(_BaseTokenizer, auto_wrap_output_keys=None):
     ----------
     vocabulary_ : dict of str to int
         Map from each learned character to its id (2 and up), in id order.
-    tokens_ : ndarray of str objects of shape (n_tokens_,)
+    tokens_ : ndarray of str objects of shape (`n_tokens_`,)
         ``tokens_[i]`` is the character with id ``i``; ``tokens_[0]`` is ``""``
         (padding) and ``tokens_[1]`` is ``"\\ufffd"`` (REPLACEMENT CHARACTER),
         the placeholder ``inverse_transform`` writes for the unknown id.
-    token_counts_ : ndarray of int64 of shape (n_tokens_,)
+    token_counts_ : ndarray of int64 of shape (`n_tokens_`,)
         ``token_counts_[i]`` is how often the token with id ``i`` occurs in the
         training text; ``token_counts_[1]`` counts the training characters left
         out of the vocabulary by `min_frequency` and `max_tokens`, and
@@ -523,11 +523,11 @@ class WordTokenizer(_BaseTokenizer, auto_wrap_output_keys=None):
     ----------
     vocabulary_ : dict of str to int
         Map from each learned token to its id (2 and up), in id order.
-    tokens_ : ndarray of str objects of shape (n_tokens_,)
+    tokens_ : ndarray of str objects of shape (`n_tokens_`,)
         ``tokens_[i]`` is the token with id ``i``; ``tokens_[0]`` is
         ``"<pad>"`` and ``tokens_[1]`` is ``"<unk>"``, the placeholder
         ``inverse_transform`` writes for the unknown id.
-    token_counts_ : ndarray of int64 of shape (n_tokens_,)
+    token_counts_ : ndarray of int64 of shape (`n_tokens_`,)
         ``token_counts_[i]`` is how often the token with id ``i`` occurs in the
         training text; ``token_counts_[1]`` counts the training tokens left out
         of the vocabulary by `min_frequency` and `max_tokens`, and

@@ -271,3 +271,9 @@ def test_generator_invalid_hyperparameters_name_the_parameter(param, value):
 def test_generator_sklearn_compatible(estimator, check):
     """Text only: scikit-learn runs its data-free checks (cloning) and skips the rest."""
     check(estimator)
+
+
+def test_generator_learned_embedding():
+    model = RNNCharGenerator(hidden_size=16, embedding_dim=4, random_state=0).fit("hello")
+    assert model.weights_["embedding"].shape == (5, 4)
+    assert model.generate("h", 4, temperature=0) == "ello"
