@@ -12,7 +12,9 @@ change, and Ctrl-C stops after the current batch instead of leaving half an
 update behind.
 """
 
+import os
 import signal
+import sys
 import threading
 import time
 import warnings
@@ -41,6 +43,21 @@ def report_batch(done, total):
 
 class TrainingDiverged(ArithmeticError):
     """A loss, gradient or weight became non-finite during training."""
+
+
+_INTERNAL = (os.path.dirname(os.path.abspath(__file__)), os.path.dirname(os.path.abspath(sys.modules["sklearn"].__file__)))
+
+
+def user_stacklevel():
+    """Stack level of the first caller outside skrnn and scikit-learn, for warnings.
+
+    ``fit`` is reached through scikit-learn's ``_fit_context`` wrapper and our
+    own helpers, so a fixed stacklevel would point at library code.
+    """
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_INTERNAL):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def make_optimizer(solver, params, *, learning_rate, momentum=0.9, nesterov=True, beta_1=0.9, beta_2=0.999):
@@ -164,7 +181,7 @@ def fit_epochs(params, optimizer, run_epoch, validation_score=None, *, max_iter,
                     "last finite epoch were restored and training stopped. Use a smaller learning_rate, "
                     "or set clip_norm (e.g. clip_norm=1.0).",
                     RuntimeWarning,
-                    stacklevel=3,
+                    stacklevel=user_stacklevel(),
                 )
                 break
             except KeyboardInterrupt:
@@ -210,12 +227,12 @@ def fit_epochs(params, optimizer, run_epoch, validation_score=None, *, max_iter,
             "estimator keeps the best weights so far and is ready to use. Call fit again with "
             "warm_start=True to go on.",
             UserWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
     elif history.stopped_by is None and history.n_iter >= max_iter:
         warnings.warn(
             f"{name}: maximum iterations ({max_iter}) reached and the optimization hasn't converged yet.",
             ConvergenceWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
     return history

@@ -100,3 +100,9 @@ def test_training_is_bit_identical_across_processes(dtype):
     digests = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
                for _ in range(2)}
     assert len(digests) == 1
+
+
+def test_training_warnings_point_at_the_callers_line():
+    with pytest.warns(Warning) as record:
+        RNNCharGenerator(hidden_size=4, max_iter=1, random_state=0).fit("hello world")
+    assert [w.filename for w in record] == [__file__]
