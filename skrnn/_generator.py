@@ -11,7 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._base import SHARED_CONSTRAINTS, BaseRNN
 from ._core.losses import softmax_cross_entropy
-from ._core.network import NetworkSpec, forward
+from ._core.network import NetworkSpec, forward, step_logits
 from ._core.sampling import log_softmax, sample_next
 from ._tokenizers import check_documents
 from ._training import fit_epochs, report_batch, train_step
@@ -562,8 +562,7 @@ class RNNCharGenerator(BaseRNN):
             if token == 0:  # the model ended the document
                 return
             yield self.classes_[token]
-            step, states, _ = forward(self.weights_, spec, np.array([[token]], dtype=np.int32), np.ones(1), states)
-            logits = step[0, 0]
+            logits, states = step_logits(self.weights_, spec, token, states)
 
     def generate(self, prompt="", n_chars=200, temperature=1.0, top_k=None, random_state=None):
         """Generate text that continues ``prompt``.

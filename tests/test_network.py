@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from skrnn._core.losses import softmax_cross_entropy
-from skrnn._core.network import NetworkSpec, backward, forward, init_params, scatter_rows, zero_state
+from skrnn._core.network import NetworkSpec, backward, forward, init_params, scatter_rows, step_logits, zero_state
 
 V, D, H, C, T, N = 6, 3, 4, 3, 5, 4
 
@@ -186,3 +186,105 @@ def test_scatter_rows_sums_rows_by_id():
     expected = np.zeros((4, 2))
     np.add.at(expected, ids, values)
     np.testing.assert_array_equal(scatter_rows(ids, values, 4), expected)
+
+
+def test_network_grad_large_vocabulary():
+    """A vocabulary larger than T*N reads W_xh column blocks instead of a (W_xh + b) table."""
+    for cell in ("rnn", "gru", "lstm"):
+        spec = NetworkSpec(n_inputs=T * N + 3, n_outputs=C, hidden_size=H, cell=cell, pooling="last")
+        rng = np.random.default_rng(6)
+        params = init_params(spec, rng, np.float64)
+        for v in params.values():
+            v += rng.normal(scale=0.1, size=v.shape)
+        lengths = np.array([3, 5, 0, 2])
+        X, y, w = _batch(spec, rng, lengths)
+        worst = _max_relative_error(params, spec, X, lengths, y, w, None)
+        assert max(worst.values()) <= 1e-6, (cell, worst)
+
+
+def test_network_rejects_token_ids_out_of_range():
+    spec = NetworkSpec(n_inputs=V, n_outputs=C, hidden_size=H, pooling="last")
+    params = init_params(spec, np.random.default_rng(0))
+    with pytest.raises(IndexError, match="token ids"):
+        forward(params, spec, np.array([[1, V]]), np.array([2]))
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+def test_network_cache_survives_interleaved_forwards(cell):
+    """Workspaces are pooled, yet a held cache or logits array never changes."""
+    spec = NetworkSpec(n_inputs=V, n_outputs=V, hidden_size=64, cell=cell)  # big enough to be pooled
+    rng = np.random.default_rng(7)
+    params = init_params(spec, rng, np.float64)
+    X1, X2 = rng.integers(0, V, size=(2, 32, 16))
+    lengths = np.full(32, 16)
+    y = rng.integers(0, V, size=(16, 32))
+    logits1, _, cache1 = forward(params, spec, X1, lengths)
+    kept = logits1.copy()
+    _, dlogits1 = softmax_cross_entropy(logits1, y)
+    expected = {k: g.copy() for k, g in backward(params, dlogits1, forward(params, spec, X1, lengths)[2]).items()}
+    for _ in range(3):  # other forwards and backwards, same shapes, while cache1 is alive
+        logits2, _, cache2 = forward(params, spec, X2, lengths)
+        backward(params, softmax_cross_entropy(logits2, y)[1], cache2)
+    np.testing.assert_array_equal(logits1, kept)
+    grads = backward(params, dlogits1, cache1)
+    for name in params:
+        np.testing.assert_array_equal(grads[name], expected[name], err_msg=name)
+
+
+def test_buffer_pool_reuses_only_unreferenced_arrays():
+    from skrnn._core.recurrent import BufferPool
+
+    def address(a):
+        return a.__array_interface__["data"][0]
+
+    pool = BufferPool()
+    a = pool.take((256, 256), np.float32)
+    b = pool.take((256, 256), np.float32)
+    assert not np.shares_memory(a, b)  # a is still referenced
+    view = a[:10]
+    freed = address(a)
+    del a
+    c = pool.take((256, 256), np.float32)
+    assert not np.shares_memory(c, view)  # a view keeps its base busy
+    del view
+    d = pool.take((128, 255), np.float64)  # fits in the freed buffer: reused, any dtype
+    assert d.shape == (128, 255) and d.dtype == np.float64
+    assert address(d) == freed
+    assert pool.nbytes == 3 * 256 * 256 * 4
+
+
+def test_buffer_pool_drops_idle_buffers():
+    from skrnn._core.recurrent import BufferPool
+
+    pool = BufferPool()
+    pool.take((64, 1024), np.float32)  # freed at once, then never asked for again
+    for _ in range(pool.max_idle + 1):
+        pool.take((256, 256), np.float32)
+    pool.take((512, 512), np.float32)  # a new buffer: idle ones go first
+    assert pool.nbytes == (256 * 256 + 512 * 512) * 4
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+@pytest.mark.parametrize("embedding_dim", [None, 3])
+def test_step_logits_equals_forward(cell, embedding_dim):
+    """Generation one token at a time gives forward's logits and states."""
+    spec = NetworkSpec(n_inputs=V, n_outputs=V, hidden_size=H, cell=cell, num_layers=2,
+                       embedding_dim=embedding_dim)
+    rng = np.random.default_rng(8)
+    params = init_params(spec, rng, np.float64)
+    for v in params.values():
+        v += rng.normal(scale=0.3, size=v.shape)
+    tokens = rng.integers(0, V, size=2 * T)
+    logits, states, _ = forward(params, spec, tokens[None], np.array([2 * T]))
+    # read a prompt with forward, then continue one token at a time from its states
+    _, state, _ = forward(params, spec, tokens[None, :T], np.array([T]))
+    for t in range(T, 2 * T):
+        step, state = step_logits(params, spec, int(tokens[t]), state)
+        assert step.shape == (V,)
+        np.testing.assert_allclose(step, logits[t, 0], rtol=1e-10, atol=1e-12)
+    for ours, theirs in zip(state, states):
+        for a, b in zip(ours, theirs):
+            assert a.shape == (1, H)
+            np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+    first, _ = step_logits(params, spec, int(tokens[0]))  # state=None: zeros
+    np.testing.assert_allclose(first, logits[0, 0], rtol=1e-10, atol=1e-12)

@@ -5,20 +5,45 @@ loop (``recurrent.py``) drive all of them:
 
 * the input projection ``xw = x @ W_xh + b`` of every step is computed by the
   loop *before* it starts, as one GEMM over all N*T steps;
-* a step adds the recurrent product ``h_prev @ W_hh`` (one GEMM of shape
-  (n, H) @ (H, G*H), all G gates stacked) and does elementwise work;
-* a backward step returns the gradients of the pre-activations with respect to
-  the input part (``dxw``) and the recurrent part (``dhw``) of that step; the
-  loop turns those into weight gradients afterwards, again as one GEMM each.
+* a forward step adds the recurrent product ``h_prev @ W_hh`` (one batched
+  GEMM, (n, H) @ (G, H, H), for all G gates) and does elementwise work;
+* backward, ``backward_prepare`` computes the cell's local derivatives for all
+  steps at once (a few large calls instead of many small ones per step), and a
+  step multiplies dL/dh_t into them, giving the gradients of the
+  pre-activations of its recurrent part (``dhw``) and, for the gates where
+  they differ (the GRU's n), of its input part (``dxw``); ``input_grads``
+  gathers the input-side gradients of every gate, and the loop turns both
+  into weight gradients afterwards, one GEMM per gate.
 
-Cells keep no state. Their per-step caches live in a *workspace*: arrays with a
-leading time axis that the loop allocates once per call (``allocate``) and that
-a step fills in at index ``t``. Only the first ``n`` rows of a step are active
-(the loop sorts sequences by decreasing length), so a cell works on ``[:n]``
-slices and never sees padding.
+What the loop asks of a cell (class attributes and static methods):
+``n_gates``, ``n_states``, ``gate_order``, ``n_sigmoid``, ``n_input_only``
+(gates whose input-side gradient differs from the recurrent one),
+``carries_dh`` (h_prev reaches h outside W_hh); ``init_params``, ``allocate``,
+``forward_step``, ``backward_prepare``, ``backward_step``, ``input_grads``,
+``extra_grads`` (parameters besides W_xh, W_hh, b) and ``infer_step``
+(one step at generation time, on PyTorch's layouts, no caches).
 
-Gate layouts follow PyTorch, so weights can be copied across (``W_xh`` is
-``weight_ih.T``, ``W_hh`` is ``weight_hh.T``):
+Cells keep no state. Their per-step caches live in a *workspace*: arrays with
+a time axis that the loop allocates once per call (``allocate``) and that a
+step fills in at index ``t``. ``h`` (T + 1, N, H) holds the initial state in
+``h[0]`` and the output of step t in ``h[t + 1]`` (likewise ``c``). Only the
+first ``n`` rows of a step are active (the loop sorts sequences by decreasing
+length), so a cell works on ``[:n]`` slices and never sees padding.
+
+Gate-major layout. Gate pre-activations, activations and gradients are
+(G, T, N, H): gate k of step t is ``a[k, t]``, one contiguous (N, H) block.
+numpy runs an elementwise call on contiguous operands in one flat loop; on a
+column slice of a (N, G*H) row it falls back to a loop per row, which measured
+2-4x slower per step and per pass. Inside this layout each cell orders its
+gates as it likes (``gate_order``, indices into PyTorch's order), putting the
+sigmoid gates first: ``a[:n_sigmoid]`` is then one slice.
+
+Sigmoids are computed as ``(1 + tanh(a / 2)) / 2``, the halving folded into the
+weights the loop passes in: numpy's ``tanh`` is about 10x faster than scipy's
+``expit`` on float32, and one ``tanh`` call serves all gates of a step.
+
+Parameters keep PyTorch's layouts, so weights can be copied across (``W_xh``
+is ``weight_ih.T``, ``W_hh`` is ``weight_hh.T``, gate blocks in its order):
 
 RNN   h = tanh(x W_xh + h_prev W_hh + b)
 
@@ -48,8 +73,12 @@ from scipy.special import expit
 from .init import glorot_uniform, orthogonal_blocks
 
 
-def _sigmoid(x, out):
-    return expit(x, out=out)
+def _sigmoid_inplace(a):
+    """a := sigmoid(a), by the formula the time loop uses: (1 + tanh(a / 2)) / 2."""
+    a *= 0.5
+    np.tanh(a, out=a)
+    a *= 0.5
+    a += 0.5
 
 
 class RNNCell:
@@ -57,7 +86,10 @@ class RNNCell:
 
     n_gates = 1
     n_states = 1  # (h,)
-    separate_dhw = False  # dhw == dxw: the recurrent and input paths share pre-activations
+    gate_order = (0,)
+    n_sigmoid = 0
+    n_input_only = 0  # gates whose input-side gradient differs from the recurrent one
+    carries_dh = False  # no path from h_prev to h outside W_hh
 
     @staticmethod
     def init_params(rng, input_size, hidden_size, dtype):
@@ -69,31 +101,48 @@ class RNNCell:
         }
 
     @staticmethod
-    def allocate(T, N, H, dtype):
-        return {"h": np.zeros((T, N, H), dtype=dtype)}
+    def allocate(T, N, H, dtype, take):
+        return {"h": take((T + 1, N, H), dtype)}
 
     @staticmethod
-    def forward_step(t, n, xw_t, state_prev, params, ws):
-        (h_prev,) = state_prev
-        h = ws["h"][t, :n]
-        np.matmul(h_prev, params["W_hh"], out=h)  # (n, H) @ (H, H) -> (n, H)
-        h += xw_t
+    def forward_step(t, n, xw, W, params, ws):
+        h_all = ws["h"]
+        h = h_all[t + 1, :n]
+        np.dot(h_all[t, :n], W[0], out=h)  # (n, H) @ (H, H); np.dot calls BLAS with less overhead than matmul
+        h += xw[0, t, :n]
         np.tanh(h, out=h)
-        return (h,)
 
     @staticmethod
-    def backward_step(t, n, dstate, state_prev, ws, W_hh_T, dxw_t, dhw_t, scratch):
-        """``dstate`` holds dL/dh_t on entry and dL/dh_{t-1} on exit."""
-        (dh,) = dstate
-        h = ws["h"][t, :n]
-        np.multiply(h, h, out=dxw_t)
-        np.subtract(1, dxw_t, out=dxw_t)
-        dxw_t *= dh  # tanh' = 1 - h^2
-        np.matmul(dxw_t, W_hh_T, out=dh)  # (n, H) @ (H, H) -> (n, H)
+    def backward_prepare(ws, dhw, dxw, take):
+        """dhw := tanh'(a_t) = 1 - h_t^2 for every step; a step multiplies in dh_t."""
+        d = dhw[0]
+        h = ws["h"][1:]
+        np.multiply(h, h, out=d)
+        np.subtract(1, d, out=d)
+        return None
 
     @staticmethod
-    def extra_grads(dxw, dhw):
+    def backward_step(t, n, dstate, dhw, dxw, local, ws, scratch):
+        """``dstate[0]`` holds dL/dh_t; dhw[:, t] becomes dL/da_t."""
+        dhw[0, t, :n] *= dstate[0][:n]
+
+    @staticmethod
+    def input_grads(dhw, dxw):
+        return tuple(dhw)
+
+    @staticmethod
+    def extra_grads(dhw, column_sums):
         return {}
+
+    @staticmethod
+    def infer_step(xw, state, params, prefix):
+        """One step without caches, for generation: xw (G*H,) or (n, G*H) in
+        PyTorch's gate order, state a tuple of (n, H), weights
+        ``params[prefix + name]`` -> new state."""
+        (h,) = state
+        a = h @ params[prefix + "W_hh"]
+        a += xw
+        return (np.tanh(a, out=a),)
 
 
 class GRUCell:
@@ -101,7 +150,10 @@ class GRUCell:
 
     n_gates = 3
     n_states = 1
-    separate_dhw = True  # the reset gate scales the recurrent part of n only
+    gate_order = (0, 1, 2)  # r, z, n
+    n_sigmoid = 2
+    n_input_only = 1  # n: the reset gate scales only its recurrent part
+    carries_dh = True  # h = ... + z * h_prev: dL/dh_prev has a direct term
 
     @staticmethod
     def init_params(rng, input_size, hidden_size, dtype):
@@ -114,71 +166,95 @@ class GRUCell:
         }
 
     @staticmethod
-    def allocate(T, N, H, dtype):
+    def allocate(T, N, H, dtype, take):
         return {
-            "h": np.zeros((T, N, H), dtype=dtype),
-            "gates": np.zeros((T, N, 3 * H), dtype=dtype),  # r, z, n after activation
-            "hw_n": np.zeros((T, N, H), dtype=dtype),  # h_prev W_hn + b_hn
+            "h": take((T + 1, N, H), dtype),
+            "gates": take((3, T, N, H), dtype),  # r, z, n after activation
+            "hw_n": take((T, N, H), dtype),  # h_prev W_hn + b_hn
         }
 
     @staticmethod
-    def forward_step(t, n, xw_t, state_prev, params, ws):
-        (h_prev,) = state_prev
-        H = h_prev.shape[1]
-        gates = ws["gates"][t, :n]
+    def forward_step(t, n, xw, W, params, ws):
+        h_all, gates = ws["h"], ws["gates"]
+        h_prev = h_all[t, :n]
+        np.matmul(h_prev, W, out=gates[:, t, :n])  # (n, H) @ (3, H, H) -> (3, n, H), r and z halved
+        rz = gates[:2, t, :n]
+        rz += xw[:2, t, :n]
+        np.tanh(rz, out=rz)  # sigmoid = (1 + tanh(a / 2)) / 2
+        rz *= 0.5
+        rz += 0.5
+        r, z, g = gates[0, t, :n], gates[1, t, :n], gates[2, t, :n]
         hw_n = ws["hw_n"][t, :n]
-        np.matmul(h_prev, params["W_hh"], out=gates)  # (n, H) @ (H, 3H) -> (n, 3H)
-        rz = gates[:, : 2 * H]
-        rz += xw_t[:, : 2 * H]
-        _sigmoid(rz, out=rz)
-        np.add(gates[:, 2 * H :], params["b_hn"], out=hw_n)
-        r, z, g = gates[:, :H], gates[:, H : 2 * H], gates[:, 2 * H :]
+        np.add(g, params["b_hn"], out=hw_n)
         np.multiply(r, hw_n, out=g)
-        g += xw_t[:, 2 * H :]
+        g += xw[2, t, :n]
         np.tanh(g, out=g)
-        h = ws["h"][t, :n]
+        h = h_all[t + 1, :n]
         np.subtract(h_prev, g, out=h)  # h = n + z * (h_prev - n)
         h *= z
         h += g
-        return (h,)
 
     @staticmethod
-    def backward_step(t, n, dstate, state_prev, ws, W_hh_T, dxw_t, dhw_t, scratch):
-        (dh,) = dstate
-        (h_prev,) = state_prev
-        H = dh.shape[1]
-        gates = ws["gates"][t, :n]
-        r, z, g = gates[:, :H], gates[:, H : 2 * H], gates[:, 2 * H :]
-        hw_n = ws["hw_n"][t, :n]
-        dr, dz, dg = dxw_t[:, :H], dxw_t[:, H : 2 * H], dxw_t[:, 2 * H :]
-        tmp = scratch[:n, :H]
-        # dz = dh * (h_prev - n) * z * (1 - z)
-        np.subtract(h_prev, g, out=dz)
-        dz *= dh
-        np.subtract(1, z, out=tmp)
-        tmp *= z
-        dz *= tmp
-        # dn_pre = dh * (1 - z) * (1 - n^2)
-        np.subtract(1, z, out=dg)
-        dg *= dh
-        np.multiply(g, g, out=tmp)
-        np.subtract(1, tmp, out=tmp)
-        dg *= tmp
-        # dr = dn_pre * hw_n * r * (1 - r)
-        np.multiply(dg, hw_n, out=dr)
-        np.subtract(1, r, out=tmp)
-        tmp *= r
-        dr *= tmp
-        # recurrent pre-activations: r and z as above, n through the reset gate
-        dhw_t[:, : 2 * H] = dxw_t[:, : 2 * H]
-        np.multiply(dg, r, out=dhw_t[:, 2 * H :])
-        dh *= z  # the direct path h_prev -> h
-        dh += np.matmul(dhw_t, W_hh_T, out=scratch[:n, H : 2 * H])  # (n, 3H) @ (3H, H)
+    def backward_prepare(ws, dhw, dxw, take):
+        """Local derivatives, stored where a step multiplies them in place::
+
+            dxw[0] := (1 - z)(1 - n^2)                  dn = dh * that (input side)
+            dhw[z] := (h - n)(1 - z)                    dz = dh * that
+            dhw[r] := (h_prev W_hn + b_hn) r (1 - r)    dr = dn * that
+
+        using h - n = z (h_prev - n).
+        """
+        r, z, g = ws["gates"]
+        one_minus_z = dhw[2]  # free until the loop writes dn * r there
+        np.subtract(1, z, out=one_minus_z)
+        kn = dxw[0]
+        np.multiply(g, g, out=kn)
+        np.subtract(1, kn, out=kn)
+        kn *= one_minus_z
+        kz = dhw[1]
+        np.subtract(ws["h"][1:], g, out=kz)
+        kz *= one_minus_z
+        kr = dhw[0]
+        np.subtract(1, r, out=kr)
+        kr *= r
+        kr *= ws["hw_n"]
+        return None
 
     @staticmethod
-    def extra_grads(dxw, dhw):
-        H = dhw.shape[-1] // 3
-        return {"b_hn": dhw[..., 2 * H :].sum(axis=(0, 1))}
+    def backward_step(t, n, dstate, dhw, dxw, local, ws, scratch):
+        dh = dstate[0][:n]
+        dn = dxw[0, t, :n]
+        dn *= dh
+        dhw[1, t, :n] *= dh  # dz
+        dhw[0, t, :n] *= dn  # dr
+        gates = ws["gates"]
+        np.multiply(dn, gates[0, t, :n], out=dhw[2, t, :n])  # the recurrent part of n, through r
+        dh *= gates[1, t, :n]  # the direct path h_prev -> h; the loop adds dhw @ W_hh.T
+
+    @staticmethod
+    def input_grads(dhw, dxw):
+        return (dhw[0], dhw[1], dxw[0])  # r and z: the input and recurrent parts agree
+
+    @staticmethod
+    def extra_grads(dhw, column_sums):
+        return {"b_hn": column_sums(dhw[2].reshape(-1, dhw.shape[-1]))}
+
+    @staticmethod
+    def infer_step(xw, state, params, prefix):
+        (h,) = state
+        H = h.shape[-1]
+        hw = h @ params[prefix + "W_hh"]
+        rz, n = hw[..., : 2 * H], hw[..., 2 * H :]
+        rz += xw[..., : 2 * H]
+        expit(rz, out=rz)  # on a few hundred numbers one call beats tanh's four
+        n += params[prefix + "b_hn"]
+        n *= rz[..., :H]
+        n += xw[..., 2 * H :]
+        np.tanh(n, out=n)
+        h_new = h - n
+        h_new *= rz[..., H:]
+        h_new += n
+        return (h_new,)
 
 
 class LSTMCell:
@@ -186,7 +262,10 @@ class LSTMCell:
 
     n_gates = 4
     n_states = 2  # (h, c)
-    separate_dhw = False
+    gate_order = (3, 0, 1, 2)  # o, i, f, g: sigmoids first, and i, f, g (scaled by dc) together
+    n_sigmoid = 3
+    n_input_only = 0
+    carries_dh = False  # the direct path runs through c, kept in dstate[1]
 
     @staticmethod
     def init_params(rng, input_size, hidden_size, dtype):
@@ -200,74 +279,96 @@ class LSTMCell:
         }
 
     @staticmethod
-    def allocate(T, N, H, dtype):
+    def allocate(T, N, H, dtype, take):
         return {
-            "h": np.zeros((T, N, H), dtype=dtype),
-            "c": np.zeros((T, N, H), dtype=dtype),
-            "tanh_c": np.zeros((T, N, H), dtype=dtype),
-            "gates": np.zeros((T, N, 4 * H), dtype=dtype),  # i, f, g, o after activation
+            "h": take((T + 1, N, H), dtype),
+            "c": take((T + 1, N, H), dtype),
+            "tanh_c": take((T, N, H), dtype),
+            "gates": take((4, T, N, H), dtype),  # o, i, f, g after activation
         }
 
     @staticmethod
-    def forward_step(t, n, xw_t, state_prev, params, ws):
-        h_prev, c_prev = state_prev
-        H = h_prev.shape[1]
-        a = ws["gates"][t, :n]
-        np.matmul(h_prev, params["W_hh"], out=a)  # (n, H) @ (H, 4H) -> (n, 4H)
-        a += xw_t
-        _sigmoid(a[:, : 2 * H], out=a[:, : 2 * H])
-        np.tanh(a[:, 2 * H : 3 * H], out=a[:, 2 * H : 3 * H])
-        _sigmoid(a[:, 3 * H :], out=a[:, 3 * H :])
-        i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
-        c = ws["c"][t, :n]
-        np.multiply(f, c_prev, out=c)
-        c += i * g
+    def forward_step(t, n, xw, W, params, ws):
+        h_all, c_all, gates = ws["h"], ws["c"], ws["gates"]
+        a = gates[:, t, :n]
+        np.matmul(h_all[t, :n], W, out=a)  # (n, H) @ (4, H, H) -> (4, n, H), o i f halved
+        a += xw[:, t, :n]
+        np.tanh(a, out=a)
+        sig = gates[:3, t, :n]
+        sig *= 0.5  # sigmoid = (1 + tanh(a / 2)) / 2
+        sig += 0.5
+        o, i, f, g = a
+        c = c_all[t + 1, :n]
+        np.multiply(f, c_all[t, :n], out=c)
+        h = h_all[t + 1, :n]  # scratch for i * g, then h itself
+        np.multiply(i, g, out=h)
+        c += h
         tc = ws["tanh_c"][t, :n]
         np.tanh(c, out=tc)
-        h = ws["h"][t, :n]
         np.multiply(o, tc, out=h)
-        return (h, c)
 
     @staticmethod
-    def backward_step(t, n, dstate, state_prev, ws, W_hh_T, dxw_t, dhw_t, scratch):
-        dh, dc = dstate
-        _, c_prev = state_prev
-        H = dh.shape[1]
-        a = ws["gates"][t, :n]
-        i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
-        tc = ws["tanh_c"][t, :n]
-        di, df, dg, do = dxw_t[:, :H], dxw_t[:, H : 2 * H], dxw_t[:, 2 * H : 3 * H], dxw_t[:, 3 * H :]
-        tmp = scratch[:n, :H]
-        # do = dh * tanh(c) * o * (1 - o)
-        np.multiply(dh, tc, out=do)
-        np.subtract(1, o, out=tmp)
-        tmp *= o
-        do *= tmp
-        # dc += dh * o * (1 - tanh(c)^2)
-        np.multiply(tc, tc, out=tmp)
-        np.subtract(1, tmp, out=tmp)
-        tmp *= o
-        tmp *= dh
+    def backward_prepare(ws, dhw, dxw, take):
+        """Local derivatives for all steps, multiplied in place by a step::
+
+            dhw[o] := tanh(c) o (1 - o)   do = dh * that
+            dhw[i] := g i (1 - i)         di = dc * that
+            dhw[f] := c_prev f (1 - f)    df = dc * that
+            dhw[g] := i (1 - g^2)         dg = dc * that
+            dc_from_h := o (1 - tanh(c)^2)   dc += dh * that
+        """
+        gates = ws["gates"]
+        o, i, f, g = gates
+        sig, k_sig = gates[:3], dhw[:3]
+        np.multiply(sig, sig, out=k_sig)
+        np.subtract(sig, k_sig, out=k_sig)  # s (1 - s)
+        kg = dhw[3]
+        np.multiply(g, g, out=kg)
+        np.subtract(1, kg, out=kg)
+        kg *= i
+        tc = ws["tanh_c"]
+        dhw[0] *= tc
+        dhw[1] *= g
+        dhw[2] *= ws["c"][:-1]
+        dc_from_h = take(tc.shape, tc.dtype)
+        np.multiply(tc, tc, out=dc_from_h)
+        np.subtract(1, dc_from_h, out=dc_from_h)
+        dc_from_h *= o
+        return dc_from_h
+
+    @staticmethod
+    def backward_step(t, n, dstate, dhw, dxw, local, ws, scratch):
+        """``dstate`` holds dL/dh_t and dL/dc_t (from later steps) on entry."""
+        dh, dc = dstate[0][:n], dstate[1][:n]
+        tmp = scratch[0, :n]
+        np.multiply(dh, local[t, :n], out=tmp)
         dc += tmp
-        # di = dc * g * i (1 - i); df = dc * c_prev * f (1 - f); dg = dc * i * (1 - g^2)
-        np.subtract(1, i, out=tmp)
-        tmp *= i
-        np.multiply(dc, g, out=di)
-        di *= tmp
-        np.subtract(1, f, out=tmp)
-        tmp *= f
-        np.multiply(dc, c_prev, out=df)
-        df *= tmp
-        np.multiply(g, g, out=tmp)
-        np.subtract(1, tmp, out=tmp)
-        tmp *= i
-        np.multiply(dc, tmp, out=dg)
-        dc *= f  # dL/dc_{t-1}
-        np.matmul(dxw_t, W_hh_T, out=dh)  # (n, 4H) @ (4H, H) -> (n, H)
+        dhw[0, t, :n] *= dh  # do
+        dhw[1:, t, :n] *= dc  # di, df, dg
+        dc *= ws["gates"][2, t, :n]  # dL/dc_{t-1} = dc * f
 
     @staticmethod
-    def extra_grads(dxw, dhw):
+    def input_grads(dhw, dxw):
+        return tuple(dhw)
+
+    @staticmethod
+    def extra_grads(dhw, column_sums):
         return {}
+
+    @staticmethod
+    def infer_step(xw, state, params, prefix):
+        h, c = state
+        H = h.shape[-1]
+        a = h @ params[prefix + "W_hh"]
+        a += xw
+        g = np.tanh(a[..., 2 * H : 3 * H])
+        _sigmoid_inplace(a)  # i, f, o (and the g slot, already read)
+        c_new = a[..., H : 2 * H] * c
+        g *= a[..., :H]
+        c_new += g
+        h_new = np.tanh(c_new)
+        h_new *= a[..., 3 * H :]
+        return (h_new, c_new)
 
 
 CELLS = {"rnn": RNNCell, "gru": GRUCell, "lstm": LSTMCell}

@@ -12,28 +12,57 @@ def softmax_cross_entropy(logits, targets, weights=None):
              step gets weight 0 and contributes nothing
     Returns (loss, dlogits): loss = sum_i w_i * -log softmax(logits_i)[y_i] / sum_i w_i
     (0 when every weight is 0) and dlogits with the shape of ``logits``.
+
+    Speed: with C around 65, a reduction along each row (``max(axis=1)``,
+    ``sum(axis=1)``) or a row-broadcast op runs numpy's inner loop once per
+    row and costs 4-8x the same work on one flat array, which made the loss
+    cost as much as the recurrent layer at H=64. So the softmax is shifted by
+    the largest logit of the whole batch, one flat reduction, rather than by
+    each row's own maximum; rows whose own maximum lies so far below it that
+    their exponentials would underflow are recomputed with their own
+    (``_rows_far_below``). Row sums are an ``einsum``, which loops over the
+    flat data and calls no BLAS.
     """
     shape = logits.shape
     z = logits.reshape(-1, shape[-1])
     targets = targets.reshape(-1)
-    rows = np.arange(z.shape[0])
-    # log-sum-exp with the row maximum taken out: finite for any finite logits
-    p = z - z.max(axis=1, keepdims=True)
-    target_logit = p[rows, targets]
-    np.exp(p, out=p)
-    sums = p.sum(axis=1)
-    nll = np.log(sums) - target_logit  # (M,)
-    p /= sums[:, None]  # softmax, reused as the gradient buffer
-    p[rows, targets] -= 1
-    if weights is None:
-        total = z.shape[0]
-        loss = float(nll.sum()) / total if total else 0.0
-        p *= p.dtype.type(1.0 / max(total, 1))
-    else:
+    M, C = z.shape
+    if weights is not None:
         weights = weights.reshape(-1)
         total = float(weights.sum())
-        if total <= 0:
-            return 0.0, np.zeros(shape, dtype=logits.dtype)
+    else:
+        total = float(M)
+    if M == 0 or total <= 0:
+        return 0.0, np.zeros(shape, dtype=logits.dtype)
+    if targets.min() < 0 or targets.max() >= C:
+        raise IndexError(f"targets must lie in [0, {C}); got {targets.min()}..{targets.max()}.")
+    at_target = np.arange(M) * C + targets  # flat index of each row's target
+    p = np.subtract(z, z.max())  # also the gradient buffer
+    shifted_target = p.ravel()[at_target]
+    np.exp(p, out=p)
+    sums = np.einsum("ij->i", p)
+    far = sums < np.sqrt(np.finfo(p.dtype).tiny)
+    if far.any():
+        _rows_far_below(z, p, sums, shifted_target, np.flatnonzero(far), targets)
+    nll = np.log(sums)
+    nll -= shifted_target  # -log softmax(z_i)[y_i]
+    if weights is None:
+        loss = float(nll.sum(dtype=np.float64)) / total
+        row_scale = 1.0 / total
+    else:
         loss = float(np.dot(weights.astype(np.float64), nll.astype(np.float64))) / total
-        p *= (weights / total).astype(p.dtype)[:, None]
+        row_scale = (weights / total).astype(p.dtype)
+    # dlogits_i = w_i / total * (softmax(z_i) - onehot(y_i))
+    p *= (row_scale / sums)[:, None]
+    p.ravel()[at_target] -= row_scale
     return loss, p.reshape(shape)
+
+
+def _rows_far_below(z, p, sums, shifted_target, rows, targets):
+    """Redo ``rows`` of p, sums and shifted_target with each row's own maximum."""
+    zr = z[rows]
+    zr = zr - zr.max(axis=1, keepdims=True)
+    shifted_target[rows] = zr[np.arange(len(rows)), targets[rows]]
+    np.exp(zr, out=zr)
+    p[rows] = zr
+    sums[rows] = zr.sum(axis=1)

@@ -17,6 +17,14 @@
 Parameters are a flat dict: ``embedding``, ``layer{l}.W_xh``, ``layer{l}.W_hh``,
 ``layer{l}.b`` (``layer{l}.b_hn`` for GRU), ``layer{l}_reverse.*`` for the
 reverse direction, ``W_hy`` and ``b_y``. Gradients come back under the same keys.
+
+``step_logits`` runs one step at batch size 1 without caches, for generation.
+
+Arrays that ``forward`` and ``backward`` return (logits, gradients) and keep in
+the cache are drawn from ``recurrent.BUFFERS``: they are reused by a later
+call only once nothing references them any more, so holding on to any of them
+is safe. ``BUFFERS.clear()`` lets the pool's memory go (at most 512 MiB per
+thread).
 """
 
 from dataclasses import dataclass
@@ -27,9 +35,13 @@ from scipy import sparse
 from .cells import CELLS
 from .init import glorot_uniform
 from .recurrent import (
+    BUFFERS,
     active_rows,
     blas_limit,
+    column_sums,
     final_state,
+    forward_weights,
+    from_gate_blocks,
     layer_backward,
     layer_forward,
     loop_threads,
@@ -67,7 +79,7 @@ def init_params(spec, rng, dtype=np.float32):
     cell = CELLS[spec.cell]
     params = {}
     if spec.input_kind == "tokens" and spec.embedding_dim is not None:
-        params["embedding"] = rng.standard_normal((spec.n_inputs, spec.embedding_dim)).astype(dtype) * dtype(0.1)
+        params["embedding"] = rng.standard_normal((spec.n_inputs, spec.embedding_dim)).astype(dtype) * np.dtype(dtype).type(0.1)
         in_size = spec.embedding_dim
     else:
         in_size = spec.n_inputs
@@ -95,17 +107,25 @@ def _layer_params(params, prefix):
     return {k[start:]: v for k, v in params.items() if k.startswith(prefix + ".")}
 
 
+def selection_matrix(ids, n_rows, dtype):
+    """Sparse (n_rows, M) matrix S with S[ids[j], j] = 1.
+
+    ``S @ values`` sums the rows of ``values`` (M, K) by id: the gradient of a
+    row lookup. Built once and applied to every gate; ``np.add.at`` is more
+    than 10x slower.
+    """
+    M = ids.shape[0]
+    # Column j holds one entry, at row ids[j]: the compressed-column arrays are
+    # ready as they are, with no sorting (2-3x faster to build than from COO).
+    return sparse.csc_matrix((np.ones(M, dtype=dtype), ids, np.arange(M + 1)), shape=(n_rows, M))
+
+
 def scatter_rows(ids, values, n_rows):
     """Row-wise scatter-add: out[v] = sum of values[j] where ids[j] == v.
 
-    ids (M,), values (M, K) -> (n_rows, K). A sparse (n_rows, M) selection
-    matrix times ``values``; ``np.add.at`` is more than 10x slower.
+    ids (M,), values (M, K) -> (n_rows, K).
     """
-    M = ids.shape[0]
-    select = sparse.csr_matrix(
-        (np.ones(M, dtype=values.dtype), (ids, np.arange(M))), shape=(n_rows, M)
-    )
-    return np.asarray(select @ values)
+    return np.asarray(selection_matrix(ids, n_rows, values.dtype) @ values)
 
 
 def _reverse_index(lengths, T):
@@ -126,6 +146,38 @@ def _gather_time(x, rev):
 def _dropout_mask(rng, shape, rate, dtype):
     keep = rng.random(shape) >= rate
     return keep.astype(dtype) / dtype(1.0 - rate)
+
+
+def _input_projection(p, cell, src, src_ids, T, N):
+    """xw = x @ W_xh + b for every step: (G, T, N, H) in the cell's gate order,
+    sigmoid-gate blocks halved (``forward_weights``).
+
+    src (T, N, D) floats, or None with src_ids (T, N) token ids: then it is a
+    row lookup, and for a vocabulary no larger than T*N one of the small table
+    W_xh + b, which folds the bias into the lookup.
+    """
+    W, b = p["W_xh"], p["b"]
+    G = cell.n_gates
+    H = W.shape[1] // G
+    xw = BUFFERS.take((G, T, N, H), W.dtype)
+    if src is None:
+        V = W.shape[0]
+        if src_ids.size and (src_ids.min() < 0 or src_ids.max() >= V):
+            raise IndexError(f"token ids must lie in [0, {V}); got {src_ids.min()}..{src_ids.max()}.")
+        if V <= T * N:
+            table = forward_weights(W + b, cell)  # (G, V, H)
+            # mode="clip" (ids were checked above): with out=, "raise" copies through a buffer
+            np.take(table, src_ids, axis=1, out=xw, mode="clip")
+            return xw
+        for k, gate in enumerate(cell.gate_order):
+            np.take(W[:, gate * H : (gate + 1) * H], src_ids, axis=0, out=xw[k], mode="clip")
+        xw[: cell.n_sigmoid] *= 0.5
+    else:
+        W3 = forward_weights(W, cell)  # (G, D, H)
+        np.matmul(src.reshape(T * N, src.shape[-1]), W3, out=xw.reshape(G, T * N, H))  # (T*N, D) @ (G, D, H)
+    b3 = forward_weights(b[None], cell)  # (G, 1, H)
+    xw += b3[:, None]
+    return xw
 
 
 def forward(params, spec, X, lengths, state0=None, *, dropout=0.0, rng=None):
@@ -183,31 +235,38 @@ def forward(params, spec, X, lengths, state0=None, *, dropout=0.0, rng=None):
                 reverse = suffix == "_reverse"
                 if inp is None:  # token ids straight into W_xh
                     src_ids = _gather_time(ids, rev) if reverse else ids
-                    xw = p["W_xh"][src_ids]  # (T, N, G*H) row lookup
                     src = None
                 else:
+                    src_ids = None
                     src = _gather_time(inp, rev) if reverse else inp
-                    xw = (src.reshape(T * N, -1) @ p["W_xh"]).reshape(T, N, -1)  # (T*N, D) @ (D, G*H)
-                xw += p["b"]
+                xw = _input_projection(p, cell, src, src_ids, T, N)
                 ws = layer_forward(cell, xw, n_active, p, s0)
-                out = ws["h"]
+                del xw  # back to the pool: only the loop reads it
+                out = ws["h"][1:]
                 if reverse:
                     out = _gather_time(out, rev)
                 else:
-                    states.append(final_state(cell, ws, lengths, s0))
+                    states.append(final_state(cell, ws, lengths))
                 outs.append(out)
                 dirs.append({"params": p, "ws": ws, "src": src, "state0": s0, "reverse": reverse})
             cache["layers"].append({"dirs": dirs, "mask": mask, "inp_shape": None if inp is None else inp.shape})
-            inp = outs[0] if len(outs) == 1 else np.concatenate(outs, axis=2)  # (T, N, H * dirs)
+            if len(outs) == 1:
+                inp = outs[0]
+            else:  # (T, N, 2H)
+                inp = np.concatenate(outs, axis=2, out=BUFFERS.take((T, N, 2 * spec.hidden_size), dtype))
 
-    rep = _pool(inp, lengths, spec, cache) if spec.pooling else inp
-    if use_dropout:
-        head_mask = _dropout_mask(rng, rep.shape, dropout, dtype)
-        rep = rep * head_mask
-    else:
-        head_mask = None
-    cache["rep"], cache["head_mask"] = rep, head_mask
-    logits = rep @ params["W_hy"] + params["b_y"]  # (N, Hd) @ (Hd, C) or (T, N, Hd) @ (Hd, C)
+        rep = _pool(inp, lengths, spec, cache) if spec.pooling else inp
+        if use_dropout:
+            head_mask = _dropout_mask(rng, rep.shape, dropout, dtype)
+            rep = rep * head_mask
+        else:
+            head_mask = None
+        cache["rep"], cache["head_mask"] = rep, head_mask
+        C = params["W_hy"].shape[1]
+        logits = BUFFERS.take(rep.shape[:-1] + (C,), dtype)
+        # (N, Hd) @ (Hd, C) or (T*N, Hd) @ (Hd, C): 2-D, a 3-D product runs as T small ones
+        np.matmul(rep.reshape(-1, rep.shape[-1]), params["W_hy"], out=logits.reshape(-1, C))
+        logits += params["b_y"]
     if not is_sorted:
         inverse = np.argsort(order)
         logits = logits[inverse] if spec.pooling else logits[:, inverse]
@@ -240,7 +299,8 @@ def _pool(out, lengths, spec, cache):
 
 def _pool_backward(dpooled, lengths, spec, cache):
     T, N, Hd = cache["out_shape"]
-    dout = np.zeros((T, N, Hd), dtype=dpooled.dtype)
+    dout = BUFFERS.take((T, N, Hd), dpooled.dtype)
+    dout.fill(0)
     dpooled = dpooled.copy()
     dpooled[lengths == 0] = 0
     rows = np.arange(N)
@@ -272,54 +332,104 @@ def backward(params, dlogits, cache):
         dlogits = dlogits[order] if spec.pooling else dlogits[:, order]
     rep = cache["rep"]
     grads = {}
-    Hd = rep.shape[-1]
-    grads["W_hy"] = rep.reshape(-1, Hd).T @ dlogits.reshape(-1, dlogits.shape[-1])
-    grads["b_y"] = dlogits.reshape(-1, dlogits.shape[-1]).sum(axis=0)
-    drep = dlogits @ params["W_hy"].T
-    if cache["head_mask"] is not None:
-        drep *= cache["head_mask"]
-    dout = _pool_backward(drep, lengths, spec, cache) if spec.pooling else drep
-    T, N = dout.shape[0], dout.shape[1]
+    Hd, C = rep.shape[-1], dlogits.shape[-1]
+    T, N = n_active.shape[0], lengths.shape[0]
     H = spec.hidden_size
     rev = cache["rev"]
 
     n_threads = loop_threads(N, H, cell.n_gates)
     with blas_limit(n_threads):
+        dl = dlogits.reshape(-1, C)
+        grads["W_hy"] = rep.reshape(-1, Hd).T @ dl  # (Hd, M) @ (M, C)
+        grads["b_y"] = column_sums(dl)
+        drep = BUFFERS.take(rep.shape, dl.dtype)
+        np.matmul(dl, params["W_hy"].T, out=drep.reshape(-1, Hd))  # (M, C) @ (C, Hd)
+        if cache["head_mask"] is not None:
+            drep *= cache["head_mask"]
+        dout = _pool_backward(drep, lengths, spec, cache) if spec.pooling else drep
         for layer in range(spec.num_layers - 1, -1, -1):
             entry = cache["layers"][layer]
             dinp = None
             for d, info in enumerate(entry["dirs"]):
                 prefix = f"layer{layer}{spec.directions[d]}"
-                dh = dout[:, :, d * H : (d + 1) * H]
+                dh = dout[:, :, d * H : (d + 1) * H] if spec.bidirectional else dout
                 if info["reverse"]:
                     dh = _gather_time(dh, rev)
-                dh = np.ascontiguousarray(dh)
                 p, ws = info["params"], info["ws"]
-                dxw, dhw, _ = layer_backward(cell, dh, n_active, p, ws, info["state0"])
-                GH = dxw.shape[2]
-                flat = dxw.reshape(T * N, GH)
-                grads[f"{prefix}.b"] = flat.sum(axis=0)
-                grads[f"{prefix}.W_hh"] = recurrent_weight_grad(ws, dhw, info["state0"][0])
-                for name, value in cell.extra_grads(dxw, dhw).items():
+                dx, dhw = layer_backward(cell, dh, n_active, p, ws)
+                dx = [g.reshape(T * N, H) for g in dx]  # per gate, in the cell's order
+                grads[f"{prefix}.b"] = from_gate_blocks(np.stack([column_sums(g) for g in dx])[:, None], cell)[0]
+                grads[f"{prefix}.W_hh"] = recurrent_weight_grad(cell, ws, dhw)
+                for name, value in cell.extra_grads(dhw, column_sums).items():
                     grads[f"{prefix}.{name}"] = value
                 if info["src"] is None:  # token ids were the input: scatter into W_xh rows
                     ids = cache["ids"]
                     src_ids = _gather_time(ids, rev) if info["reverse"] else ids
-                    grads[f"{prefix}.W_xh"] = scatter_rows(src_ids.ravel(), flat, spec.n_inputs)
+                    select = selection_matrix(src_ids.ravel(), spec.n_inputs, dhw.dtype)
+                    grads[f"{prefix}.W_xh"] = from_gate_blocks(np.stack([select @ g for g in dx]), cell)
                     continue
-                src = info["src"]
-                grads[f"{prefix}.W_xh"] = src.reshape(T * N, -1).T @ flat  # (D, T*N) @ (T*N, G*H)
+                src2d = info["src"].reshape(T * N, info["src"].shape[-1])
+                # (D, T*N) @ (T*N, H) per gate
+                grads[f"{prefix}.W_xh"] = from_gate_blocks(np.stack([src2d.T @ g for g in dx]), cell)
                 if layer == 0 and spec.input_kind == "dense":
                     continue
-                d_src = (flat @ p["W_xh"].T).reshape(T, N, -1)  # (T*N, G*H) @ (G*H, D)
+                # d_src = sum_k dx_k @ W_xh_k.T, one (T*N, H) @ (H, D) product per gate
+                W_xh, G = p["W_xh"], len(dx)
+                d_src = BUFFERS.take(info["src"].shape, dhw.dtype)
+                d2 = d_src.reshape(T * N, d_src.shape[-1])
+                tmp = BUFFERS.take(d2.shape, dhw.dtype) if G > 1 else None
+                for k, gate in enumerate(cell.gate_order):
+                    W_k = W_xh[:, gate * H : (gate + 1) * H]  # (D, H)
+                    np.matmul(dx[k], W_k.T, out=d2 if k == 0 else tmp)
+                    if k:
+                        d2 += tmp
                 if info["reverse"]:
                     d_src = _gather_time(d_src, rev)
-                dinp = d_src if dinp is None else dinp + d_src
+                if dinp is None:
+                    dinp = d_src
+                else:
+                    dinp += d_src
             if dinp is None:
                 continue
             if entry["mask"] is not None:
                 dinp *= entry["mask"]
             if layer == 0:  # embedding lookup
-                grads["embedding"] = scatter_rows(cache["ids"].ravel(), dinp.reshape(T * N, -1), spec.n_inputs)
+                dinp2d = dinp.reshape(T * N, dinp.shape[-1])
+                grads["embedding"] = scatter_rows(cache["ids"].ravel(), dinp2d, spec.n_inputs)
             dout = dinp
     return grads
+
+
+def step_logits(params, spec, token_id, state=None):
+    """One step of a token model at batch size 1, for generation: no caches.
+
+    token_id  int, the input token
+    state     forward's state layout for one row: a list (one per layer) of
+              tuples of (1, H) arrays, or None for zeros
+    Returns (logits (C,), new_state) with new_state in the layout of ``state``,
+    so that the states ``forward`` returns after reading a prompt can be passed
+    straight in. Equals ``forward`` on the same token up to rounding (a
+    matrix-vector product sums in another order than a matrix product).
+    Unidirectional token models only.
+    """
+    if spec.bidirectional or spec.input_kind != "tokens":
+        raise ValueError("step_logits runs unidirectional token models only.")
+    cell = CELLS[spec.cell]
+    if state is None:
+        state = zero_state(spec, 1, params["W_hy"].dtype)
+    embedding = params.get("embedding")
+    x = None if embedding is None else embedding[token_id]
+    new_state = []
+    for layer in range(spec.num_layers):
+        prefix = f"layer{layer}."
+        if x is None:  # the first layer reads its W_xh row: the projection of a one-hot input
+            xw = params[prefix + "W_xh"][token_id] + params[prefix + "b"]
+        else:
+            xw = x @ params[prefix + "W_xh"]  # (1, D) @ (D, G*H)
+            xw += params[prefix + "b"]
+        s = cell.infer_step(xw, state[layer], params, prefix)
+        new_state.append(s)
+        x = s[0]  # (1, H): the next layer's input
+    logits = x[0] @ params["W_hy"]  # (H,) @ (H, C)
+    logits += params["b_y"]
+    return logits, new_state

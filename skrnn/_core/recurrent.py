@@ -5,28 +5,46 @@ Sequences are sorted by decreasing length before they get here, so at step t
 only the first ``n_active[t]`` rows are real and the others are never touched:
 padding cannot leak into outputs, losses or gradients, and costs no work.
 
-What is not recurrent is one large matrix product over all N*T steps:
+The hidden states live in one ``(T + 1, N, H)`` array ``h``: ``h[0]`` is the
+initial state and ``h[t + 1]`` the output of step t, so step t reads ``h[t]``
+and both the outputs (``h[1:]``) and the inputs of every recurrent product
+(``h[:-1]``) are plain slices. Gate arrays are gate-major, ``(G, T, N, H)`` (see ``cells.py``). What is not
+recurrent is one large matrix product per gate over all N*T steps:
 
-    xw     = x @ W_xh + b                 before the loop   (T*N, D) @ (D, G*H)
-    dW_xh  = x.T @ dxw                    after the loop    (D, T*N) @ (T*N, G*H)
-    dW_hh  = h_prev.T @ dhw               after the loop    (H, T*N) @ (T*N, G*H)
+    xw     = x @ W_xh + b                 before the loop   (T*N, D) @ (G, D, H)
+    dW_xh  = x.T @ dxw                    after the loop    (D, T*N) @ (G, T*N, H)
+    dW_hh  = h[:-1].T @ dhw               after the loop    (H, T*N) @ (G, T*N, H)
 
-so the loop itself does one ``(n, H) @ (H, G*H)`` product per step and per
-direction, plus elementwise work into the workspace allocated before it.
+so the forward loop does one ``(n, H) @ (G, H, H)`` product per step plus a
+few elementwise calls, and the backward loop one ``(G, n, H) @ (G, H, H)``
+product plus a few more: the cell's local derivatives are computed for all
+steps at once before the backward loop starts (``cell.backward_prepare``).
+The weights the loops use are rearranged once per call: gate blocks in the
+cell's order, sigmoid gates halved (``forward_weights``), transposed blocks
+for the backward product.
+
+Every array here comes from ``BUFFERS``, a pool that hands out an array again
+only once nothing references it (see ``BufferPool``).
 """
+
+import math
+import sys
+import threading
+from contextlib import contextmanager
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-_CONTROLLER = None
+_BLAS_LIBRARIES = None
 
 
-def _threadpool_controller():
-    # Inspecting the loaded BLAS libraries costs milliseconds: do it once.
-    global _CONTROLLER
-    if _CONTROLLER is None:
-        _CONTROLLER = ThreadpoolController()
-    return _CONTROLLER
+def _blas_libraries():
+    """threadpoolctl's handles on the loaded BLAS libraries (numpy's, scipy's)."""
+    # Inspecting the loaded libraries costs milliseconds: do it once.
+    global _BLAS_LIBRARIES
+    if _BLAS_LIBRARIES is None:
+        _BLAS_LIBRARIES = ThreadpoolController().select(user_api="blas").lib_controllers
+    return _BLAS_LIBRARIES
 
 
 def loop_threads(n_rows, hidden_size, n_gates):
@@ -41,13 +59,112 @@ def loop_threads(n_rows, hidden_size, n_gates):
     """
     if n_rows * hidden_size * hidden_size * n_gates < 32 * 256 * 256:
         return 1
-    current = [info["num_threads"] for info in _threadpool_controller().info() if info["user_api"] == "blas"]
-    return max(1, min(current, default=1))
+    return max(1, min((lib.get_num_threads() for lib in _blas_libraries()), default=1))
 
 
+@contextmanager
 def blas_limit(n_threads):
-    """Context manager capping BLAS threads (numpy's and scipy's pools alike)."""
-    return _threadpool_controller().limit(limits=n_threads, user_api="blas")
+    """Cap BLAS threads (numpy's and scipy's pools alike) inside the block.
+
+    Talks to the libraries directly: threadpoolctl's ``limit`` spends about
+    25 us per call in Python, paid twice per training step.
+    """
+    libs = _blas_libraries()
+    previous = [lib.get_num_threads() for lib in libs]
+    for lib, n in zip(libs, previous):
+        if n > n_threads:
+            lib.set_num_threads(n_threads)
+    try:
+        yield
+    finally:
+        for lib, n in zip(libs, previous):
+            if n > n_threads:
+                lib.set_num_threads(n)
+
+
+# CPython's reference counts tell exactly when an array is unreferenced; where
+# they may not (other interpreters, free-threaded builds), nothing is pooled.
+_REFCOUNTS_EXACT = hasattr(sys, "getrefcount") and getattr(sys, "_is_gil_enabled", lambda: True)()
+
+
+class BufferPool(threading.local):
+    """Arrays reused across calls; one is handed out again only when unreferenced.
+
+    Why: a fresh multi-megabyte array costs more here than the arithmetic done
+    in it. glibc gives large freed blocks back to the kernel, so each training
+    step page-faulted its whole workspace in again (and, with transparent huge
+    pages, compacted memory on the fault): measured 1.3-2x the time of a step.
+
+    Why it is safe: the pool keeps one reference to each array it made, and an
+    array is free when that is the only one left. A cache that someone still
+    holds, a view of a buffer (numpy views reference their base), or an array
+    returned to a caller who keeps it are all references, so a forward's cache
+    stays valid until its last user drops it, interleaved forwards never share
+    a buffer, and no caller can see an array change under it. Each thread has
+    its own pool. Small arrays are left to malloc, which recycles them well.
+
+    Memory: a request takes the smallest free buffer of 1-2x its size, else a
+    new one. Making one first drops free buffers idle for ``max_idle`` requests
+    (shapes that stopped coming, e.g. varying sequence lengths), and the pool
+    never holds more than ``max_bytes``; ``clear()`` lets everything go.
+    """
+
+    max_bytes = 512 * 2**20  # beyond this, arrays are allocated and freed as usual
+    min_bytes = 64 * 2**10
+    max_idle = 500  # requests; a training step makes 10-30
+
+    def __init__(self):
+        self.buffers = []  # flat uint8 arrays, oldest first
+        self.last_used = {}  # id(buffer) -> request count when last handed out
+        self.requests = 0
+        self.nbytes = 0
+
+    def take(self, shape, dtype):
+        """An uninitialised array of ``shape`` and ``dtype``, reused when possible."""
+        dtype = np.dtype(dtype)
+        need = math.prod(shape) * dtype.itemsize
+        if need < self.min_bytes or not _REFCOUNTS_EXACT:
+            return np.empty(shape, dtype)
+        self.requests += 1
+        best = None
+        for buf in self.buffers:
+            # Free means 3 references: the list, ``buf`` and getrefcount's argument.
+            if need <= buf.nbytes <= 2 * need and (best is None or buf.nbytes < best.nbytes):
+                if sys.getrefcount(buf) == 3:
+                    best = buf
+        if best is None:
+            best = self._new(need)
+            if best is None:
+                return np.empty(shape, dtype)
+        self.last_used[id(best)] = self.requests
+        return best[:need].view(dtype).reshape(shape)
+
+    def _new(self, nbytes):
+        kept = []
+        for buf in self.buffers:  # drop idle free buffers, then the oldest free ones if over budget
+            idle = self.requests - self.last_used[id(buf)] > self.max_idle
+            over = self.nbytes + nbytes > self.max_bytes
+            if (idle or over) and sys.getrefcount(buf) == 3:
+                self.nbytes -= buf.nbytes
+                del self.last_used[id(buf)]
+            else:
+                kept.append(buf)
+        self.buffers = kept
+        if self.nbytes + nbytes > self.max_bytes:
+            return None
+        buf = np.empty(nbytes, np.uint8)
+        self.buffers.append(buf)
+        self.nbytes += nbytes
+        return buf
+
+    def clear(self):
+        """Forget every buffer (arrays still in use stay valid: they are merely unpooled)."""
+        self.buffers = []
+        self.last_used = {}
+        self.nbytes = 0
+
+
+BUFFERS = BufferPool()
 
 
 def active_rows(lengths, T):
@@ -58,86 +175,136 @@ def active_rows(lengths, T):
     return (lengths[None, :] > np.arange(T)[:, None]).sum(axis=1)
 
 
+def forward_weights(W, cell):
+    """(R, G*H) in PyTorch's gate order -> (G, R, H) in the cell's, sigmoid gates halved.
+
+    A sigmoid is then one tanh call with the others: sigmoid(a) = (1 + tanh(a / 2)) / 2.
+    Halving is exact in floating point, so the halved weights give exactly half
+    the pre-activations.
+    """
+    G = cell.n_gates
+    H = W.shape[-1] // G
+    blocks = BUFFERS.take((G,) + W.shape[:-1] + (H,), W.dtype)
+    for k, gate in enumerate(cell.gate_order):
+        np.copyto(blocks[k], W[..., gate * H : (gate + 1) * H])
+    blocks[: cell.n_sigmoid] *= 0.5
+    return blocks
+
+
+def from_gate_blocks(blocks, cell):
+    """(G, R, H) in the cell's gate order -> (R, G*H) in PyTorch's."""
+    G, R, H = blocks.shape
+    out = BUFFERS.take((R, G * H), blocks.dtype)
+    for k, gate in enumerate(cell.gate_order):
+        out[:, gate * H : (gate + 1) * H] = blocks[k]
+    return out
+
+
+def _zero_rows(a, T, t, n):
+    """Zero the rows >= n of step t in a workspace array of any layout."""
+    if a.ndim == 4:  # (G, T, N, H)
+        a[:, t, n:] = 0
+    else:  # (T, N, H), or (T + 1, N, H) with step t at t + 1
+        a[t + len(a) - T, n:] = 0
+
+
 def layer_forward(cell, xw, n_active, params, state0):
     """Run ``cell`` over time.
 
-    xw       (T, N, G*H) input projections, bias included
+    xw       (G, T, N, H) input projections, bias included, in the cell's gate
+             order with sigmoid-gate blocks halved (as ``forward_weights``)
     n_active (T,) non-increasing count of live rows per step
     state0   tuple of ``cell.n_states`` arrays (N, H): the state before step 0
-    Returns the workspace; ``ws["h"]`` (T, N, H) holds the outputs, zero at
-    padded steps.
+    Returns the workspace: ``ws["h"]`` (T + 1, N, H) holds the initial state
+    then the outputs, zero at padded steps, followed by the cell's caches.
     """
-    T, N, _ = xw.shape
-    H = params["W_hh"].shape[0]
-    ws = cell.allocate(T, N, H, xw.dtype)
-    state = state0
+    G, T, N, H = xw.shape
+    ws = cell.allocate(T, N, H, xw.dtype, BUFFERS.take)
+    for name, s0 in zip(("h", "c"), state0):
+        ws[name][0] = s0
+    W = forward_weights(params["W_hh"], cell)  # (G, H, H)
     for t in range(T):
         n = n_active[t]
-        if n == 0:
-            break
-        state = cell.forward_step(t, n, xw[t, :n], tuple(s[:n] for s in state), params, ws)
+        if n < N:  # rows that have ended: zero outputs, and finite caches for backward_prepare
+            for a in ws.values():
+                _zero_rows(a, T, t, n)
+        if n:
+            cell.forward_step(t, n, xw, W, params, ws)
     return ws
 
 
-def final_state(cell, ws, lengths, state0):
+def final_state(cell, ws, lengths):
     """State after each sequence's last real step: tuple of (N, H) arrays.
 
-    A sequence of length 0 keeps ``state0``.
+    ``ws["h"][lengths[i], i]`` is row i's state after its last step, and its
+    initial state when it has none.
     """
-    keys = ("h", "c")[: cell.n_states]
     rows = np.arange(len(lengths))
-    last = np.maximum(lengths - 1, 0)
-    out = []
-    for key, s0 in zip(keys, state0):
-        s = ws[key][last, rows]
-        empty = lengths == 0
-        if empty.any():
-            s[empty] = s0[empty]
-        out.append(s)
-    return tuple(out)
+    return tuple(ws[name][lengths, rows] for name in ("h", "c")[: cell.n_states])
 
 
-def previous_state(ws, key, t, n, state0_part):
-    """The state entering step t (first n rows)."""
-    return state0_part[:n] if t == 0 else ws[key][t - 1, :n]
-
-
-def layer_backward(cell, dh_out, n_active, params, ws, state0):
+def layer_backward(cell, dh_out, n_active, params, ws):
     """Backpropagation through time for one layer.
 
-    dh_out  (T, N, H) dL/dh_t from above (output head, pooling or next layer);
-            a gradient on a sequence's final state enters at its last step.
-    Returns (dxw, dhw, dstate0): dxw and dhw are (T, N, G*H) gradients of the
-    input and recurrent pre-activations (the same array when the cell does not
-    separate them), dstate0 the gradient of the initial state.
+    dh_out  (T, N, H) dL/dh_t from above (output head, pooling or next layer)
+    Returns (dx, dhw): dx a tuple of G arrays (T, N, H), the gradients of the
+    input pre-activations of each gate, and dhw (G, T, N, H) those of the
+    recurrent pre-activations, both in the cell's gate order and zero at
+    padded steps. Most gates share one array for both.
     """
     T, N, H = dh_out.shape
     G = cell.n_gates
     dtype = dh_out.dtype
-    dxw = np.zeros((T, N, G * H), dtype=dtype)
-    dhw = np.zeros((T, N, G * H), dtype=dtype) if cell.separate_dhw else dxw
-    dstate = tuple(np.zeros((N, H), dtype=dtype) for _ in range(cell.n_states))
-    scratch = np.empty((N, 2 * H), dtype=dtype)
-    W_hh_T = np.ascontiguousarray(params["W_hh"].T)  # a transposed view runs at half speed
-    keys = ("h", "c")[: cell.n_states]
-    for t in range(T - 1, -1, -1):
+    take = BUFFERS.take
+    dhw = take((G, T, N, H), dtype)
+    dxw = take((cell.n_input_only, T, N, H), dtype) if cell.n_input_only else None
+    local = cell.backward_prepare(ws, dhw, dxw, take)
+    for t in range(T):  # padded rows: zero gradients, so they add nothing to dW
         n = n_active[t]
-        if n == 0:
-            continue
-        dstate[0][:n] += dh_out[t, :n]
-        prev = tuple(previous_state(ws, k, t, n, s0) for k, s0 in zip(keys, state0))
-        cell.backward_step(t, n, tuple(d[:n] for d in dstate), prev, ws, W_hh_T, dxw[t, :n], dhw[t, :n], scratch)
-    return dxw, dhw, dstate
+        if n < N:
+            dhw[:, t, n:] = 0
+            if dxw is not None:
+                dxw[:, t, n:] = 0
+    # W_k.T for each gate as a contiguous copy: a transposed view runs at half speed.
+    W_T = take((G, H, H), dtype)
+    for k, gate in enumerate(cell.gate_order):
+        np.copyto(W_T[k], params["W_hh"][:, gate * H : (gate + 1) * H].T)
+    # dL/dh_t (and dL/dc_t), summed over every path; rows beyond n stay zero.
+    dstate = tuple(np.zeros((N, H), dtype=dtype) for _ in range(cell.n_states))
+    dh = dstate[0]
+    scratch = take((G, N, H), dtype)
+    rec = np.empty((N, H), dtype=dtype)
+    last = int(np.count_nonzero(n_active)) - 1  # the last step any row reaches
+    for t in range(last, -1, -1):
+        n = n_active[t]
+        if t < last:  # the recurrent path from step t + 1: sum_k dhw_k @ W_k.T
+            out = rec[:n] if cell.carries_dh else dh[:n]
+            if G == 1:
+                np.dot(dhw[0, t + 1, :n], W_T[0], out=out)  # (n, H) @ (H, H); dot: less overhead than matmul
+            else:
+                np.matmul(dhw[:, t + 1, :n], W_T, out=scratch[:, :n])  # (G, n, H) @ (G, H, H)
+                np.add.reduce(scratch[:, :n], axis=0, out=out)
+            if cell.carries_dh:  # dh already holds the cell's direct path h_t -> h_t+1
+                dh[:n] += rec[:n]
+        dh[:n] += dh_out[t, :n]
+        cell.backward_step(t, n, dstate, dhw, dxw, local, ws, scratch)
+    return cell.input_grads(dhw, dxw), dhw
 
 
-def recurrent_weight_grad(ws, dhw, h0):
-    """dW_hh = sum_t h_{t-1}.T @ dhw_t as two GEMMs: step 0 from h0, the rest batched.
+def column_sums(a):
+    """(..., M, K) -> (..., K): a matrix-vector product, 5x faster than
+    ``sum(axis=-2)`` at K=64. Call it inside ``blas_limit``: a 2-thread GEMV
+    stalls for milliseconds when another process holds the second core."""
+    return np.ones(a.shape[-2], dtype=a.dtype) @ a
+
+
+def recurrent_weight_grad(cell, ws, dhw):
+    """dW_hh (H, G*H) = sum_t h_{t-1}.T @ dhw_t, one GEMM per gate over all steps.
 
     Rows that are padding at step t have dhw = 0, so they contribute nothing.
     """
-    T, N, H = ws["h"].shape
-    GH = dhw.shape[2]
-    dW = h0.T @ dhw[0]  # (H, N) @ (N, G*H)
-    if T > 1:
-        dW += ws["h"][:-1].reshape(-1, H).T @ dhw[1:].reshape(-1, GH)  # (H, (T-1)N) @ ((T-1)N, G*H)
-    return dW
+    G, T, N, H = dhw.shape
+    h_prev = ws["h"][:-1].reshape(T * N, H)
+    blocks = BUFFERS.take((G, H, H), dhw.dtype)
+    np.matmul(h_prev.T, dhw.reshape(G, T * N, H), out=blocks)  # (H, T*N) @ (G, T*N, H)
+    return from_gate_blocks(blocks, cell)

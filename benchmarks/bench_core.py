@@ -1,0 +1,290 @@
+"""Training and generation throughput of the NumPy core, side by side with PyTorch.
+
+One training step is what a fit does per minibatch: forward, masked softmax
+cross-entropy, backward, Adam update. The configuration is a character-level
+language model: vocabulary V=65, batch N=32, T=64 steps, float32, hidden sizes
+H in {64, 128, 256, 512}, one layer, ``pooling=None``.
+
+    python benchmarks/bench_core.py                 # everything, 1 BLAS thread
+    python benchmarks/bench_core.py --quick --cells rnn --sizes 64 128
+    python benchmarks/bench_core.py --threads 2
+
+Columns
+-------
+skrnn tok/s, torch tok/s  N*T / median step time (medians of ``--repeats``
+                          measurements, skrnn and torch interleaved A,B,A,B so
+                          that load from other processes hits both alike)
+ratio                     skrnn / torch (higher is better for skrnn)
+%GEMM                     skrnn tok/s over this machine's GEMM bound:
+                          measured float32 GEMM flop/s divided by the flops of
+                          a token, 6 * (G*H*H + H*V) (a multiply-add is 2 flops;
+                          the backward pass does two products per forward one;
+                          G is 1, 3, 4 gates for RNN, GRU, LSTM; the token-input
+                          projection is a row lookup and does no flops)
+peak MB                   peak of NumPy allocations during one skrnn step
+                          (tracemalloc, from an empty workspace pool, so that
+                          the pooled buffers count; parameters and Adam state
+                          excluded)
+
+The torch peer
+--------------
+skrnn's model with ``embedding_dim=None`` is ``W_xh`` (V, G*H) read by row
+lookup: the input projection of a one-hot vector. The same function in torch
+is ``nn.RNN(input_size=V)`` (or ``nn.GRU``/``nn.LSTM``) fed one-hot float
+input, which is how char-rnn is written in torch, with the same parameters.
+``nn.Embedding(V, H)`` in front of ``nn.RNN(H, H)`` would add a layer (another
+H*H per token and a different model); ``nn.Embedding(V, V)`` would be an
+identity lookup that only adds work. The one-hot products cost torch 4*V*G*H
+flops per token that the row lookup avoids (a third to a half of skrnn's
+GEMM work at H=64, 8% at H=512): that is the design difference being
+measured, not a handicap of the peer. The one-hot tensor is built inside the
+timed step from the ids (``F.one_hot``), as a torch training loop does, and
+torch gets its native time-major layout. Both sides include the Adam update
+(torch's default single-tensor Adam on CPU) and the cross-entropy; torch runs
+with ``torch.set_num_threads`` equal to the BLAS threads given to NumPy.
+
+Generation
+----------
+A sampling loop at batch size 1: one character at a time, the state carried,
+the next id drawn from softmax(logits). skrnn uses ``network.step_logits``
+(no caches) and ``sampling.sample_next``; torch runs the same modules under
+``torch.inference_mode`` with ``torch.multinomial``. Throughput in tokens/s.
+
+Bars (issue): training skrnn/torch >= 2.0 (RNN, H=64 and 128), >= 1.1 (RNN,
+H=512), >= 1.5 (GRU, H=128), >= 1.2 (GRU, H=512), >= 0.8 (LSTM, H=128),
+>= 0.6 (LSTM, H=512); generation >= 5x torch for every cell (checked at
+H=128, the size of a typical char-rnn; other sizes are printed).
+"""
+
+import argparse
+import statistics
+import time
+import tracemalloc
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from skrnn._core.losses import softmax_cross_entropy
+from skrnn._core.network import NetworkSpec, backward, forward, init_params, step_logits
+from skrnn._core.optimizers import Adam
+from skrnn._core.recurrent import BUFFERS
+from skrnn._core.sampling import sample_next
+
+try:
+    import torch
+    import torch.nn.functional as F
+except ImportError:  # the `bench` extra is not installed
+    torch = None
+
+V, N, T = 65, 32, 64
+GATES = {"rnn": 1, "gru": 3, "lstm": 4}
+TRAIN_BARS = {("rnn", 64): 2.0, ("rnn", 128): 2.0, ("rnn", 512): 1.1,
+              ("gru", 128): 1.5, ("gru", 512): 1.2, ("lstm", 128): 0.8, ("lstm", 512): 0.6}
+GEN_BAR, GEN_BAR_SIZE = 5.0, 128
+
+
+def gemm_flops(seconds=0.3):
+    """Measured float32 GEMM rate (flop/s) of NumPy's BLAS at the current thread limit."""
+    rng = np.random.default_rng(0)
+    n = 1024
+    a = rng.standard_normal((n, n), dtype=np.float32)
+    b = rng.standard_normal((n, n), dtype=np.float32)
+    c = np.empty((n, n), dtype=np.float32)
+    np.matmul(a, b, out=c)
+    best, start = np.inf, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        t0 = time.perf_counter()
+        np.matmul(a, b, out=c)
+        best = min(best, time.perf_counter() - t0)
+    return 2 * n**3 / best
+
+
+def make_batch(seed):
+    rng = np.random.default_rng(seed)
+    X = rng.integers(0, V, size=(N, T))
+    Y = rng.integers(0, V, size=(N, T))
+    return X, Y
+
+
+class SkrnnTrainer:
+    def __init__(self, cell, H):
+        self.spec = NetworkSpec(n_inputs=V, n_outputs=V, hidden_size=H, cell=cell)
+        self.params = init_params(self.spec, np.random.default_rng(0), np.float32)
+        self.opt = Adam(self.params, learning_rate=1e-3)
+        X, Y = make_batch(1)
+        self.X, self.Y_tm = X, np.ascontiguousarray(Y.T)  # logits are time-major
+        self.lengths = np.full(N, T)
+
+    def step(self):
+        logits, _, cache = forward(self.params, self.spec, self.X, self.lengths)
+        loss, dlogits = softmax_cross_entropy(logits, self.Y_tm)
+        grads = backward(self.params, dlogits, cache)
+        self.opt.step(grads)
+        return loss
+
+
+class TorchTrainer:
+    def __init__(self, cell, H):
+        torch.manual_seed(0)
+        rnn_cls = {"rnn": torch.nn.RNN, "gru": torch.nn.GRU, "lstm": torch.nn.LSTM}[cell]
+        self.rnn = rnn_cls(input_size=V, hidden_size=H)  # time-major, torch's native layout
+        self.head = torch.nn.Linear(H, V)
+        self.opt = torch.optim.Adam(list(self.rnn.parameters()) + list(self.head.parameters()), lr=1e-3)
+        X, Y = make_batch(1)
+        self.x = torch.from_numpy(np.ascontiguousarray(X.T))  # (T, N) ids
+        self.y = torch.from_numpy(np.ascontiguousarray(Y.T)).reshape(-1)
+
+    def step(self):
+        inp = F.one_hot(self.x, V).float()  # (T, N, V)
+        out, _ = self.rnn(inp)
+        logits = self.head(out)
+        loss = F.cross_entropy(logits.reshape(-1, V), self.y)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.step()
+        return loss
+
+
+class SkrnnGenerator:
+    def __init__(self, cell, H):
+        self.spec = NetworkSpec(n_inputs=V, n_outputs=V, hidden_size=H, cell=cell)
+        self.params = init_params(self.spec, np.random.default_rng(0), np.float32)
+
+    def run(self, n_tokens):
+        rng = np.random.default_rng(0)
+        state, token = None, 0
+        for _ in range(n_tokens):
+            logits, state = step_logits(self.params, self.spec, token, state)
+            token = sample_next(logits, rng)
+
+
+class TorchGenerator:
+    def __init__(self, cell, H):
+        torch.manual_seed(0)
+        rnn_cls = {"rnn": torch.nn.RNN, "gru": torch.nn.GRU, "lstm": torch.nn.LSTM}[cell]
+        self.rnn = rnn_cls(input_size=V, hidden_size=H)
+        self.head = torch.nn.Linear(H, V)
+        self.eye = torch.eye(V)
+
+    def run(self, n_tokens):
+        gen = torch.Generator().manual_seed(0)
+        with torch.inference_mode():
+            state, token = None, 0
+            for _ in range(n_tokens):
+                out, state = self.rnn(self.eye[token].view(1, 1, V), state)
+                probs = torch.softmax(self.head(out[0, 0]), dim=0)
+                token = int(torch.multinomial(probs, 1, generator=gen))
+
+
+def calibrate(fn, budget):
+    """Number of calls of fn that take about ``budget`` seconds (at least 1)."""
+    fn()
+    t0 = time.perf_counter()
+    fn()
+    once = time.perf_counter() - t0
+    return max(1, int(budget / max(once, 1e-9)))
+
+
+def timed(fn, reps):
+    t0 = time.perf_counter()
+    for _ in range(reps):
+        fn()
+    return (time.perf_counter() - t0) / reps
+
+
+def interleaved(fns, repeats, budget):
+    """Median seconds per call of each fn, measured A, B, A, B, ..."""
+    reps = [calibrate(fn, budget) for fn in fns]
+    times = [[] for _ in fns]
+    for _ in range(repeats):
+        for k, fn in enumerate(fns):
+            times[k].append(timed(fn, reps[k]))
+    return [statistics.median(t) for t in times]
+
+
+def peak_mb(fn):
+    fn()
+    BUFFERS.clear()  # the step allocates its workspace afresh, under the tracer
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    base = tracemalloc.get_traced_memory()[0]
+    fn()
+    peak = tracemalloc.get_traced_memory()[1] - base
+    tracemalloc.stop()
+    return peak / 2**20
+
+
+def verdict(ratio, bar):
+    if bar is None:
+        return ""
+    return f"{'PASS' if ratio >= bar else 'FAIL'} (>= {bar})"
+
+
+def training_rows(cells, sizes, repeats, budget, flops):
+    """Print one row per cell and size; return the number of failed bars."""
+    print("\ntraining step (forward + cross-entropy + backward + Adam), tokens/s")
+    print(f"{'cell':5} {'H':>4} {'skrnn':>9} {'torch':>9} {'ratio':>6} {'%GEMM':>6} {'peak MB':>8}  bar")
+    failures = 0
+    for cell in cells:
+        for H in sizes:
+            ours = SkrnnTrainer(cell, H)
+            fns = [ours.step] + ([TorchTrainer(cell, H).step] if torch else [])
+            tok = [N * T / t for t in interleaved(fns, repeats, budget)]
+            bound = flops / (6 * (GATES[cell] * H * H + H * V))  # tokens/s at the GEMM rate
+            ratio = tok[0] / tok[1] if torch else float("nan")
+            bar = TRAIN_BARS.get((cell, H)) if torch else None
+            failures += bool(bar) and ratio < bar
+            torch_col = f"{tok[1]:9.0f}" if torch else f"{'-':>9}"
+            print(f"{cell:5} {H:4d} {tok[0]:9.0f} {torch_col} {ratio:6.2f} "
+                  f"{100 * tok[0] / bound:5.0f}% {peak_mb(ours.step):8.1f}  {verdict(ratio, bar)}")
+    return failures
+
+
+def generation_rows(cells, sizes, repeats, budget, n_tokens):
+    """Print one row per cell and size; return the number of failed bars."""
+    print("\ngeneration (batch 1, sample one token at a time), tokens/s")
+    print(f"{'cell':5} {'H':>4} {'skrnn':>9} {'torch':>9} {'ratio':>6}  bar")
+    failures = 0
+    for cell in cells:
+        for H in sizes:
+            ours, theirs = SkrnnGenerator(cell, H), TorchGenerator(cell, H) if torch else None
+            fns = [lambda: ours.run(n_tokens)] + ([lambda: theirs.run(n_tokens)] if torch else [])
+            tok = [n_tokens / t for t in interleaved(fns, repeats, budget)]
+            ratio = tok[0] / tok[1] if torch else float("nan")
+            bar = GEN_BAR if torch and H == GEN_BAR_SIZE else None
+            failures += bool(bar) and ratio < bar
+            torch_col = f"{tok[1]:9.0f}" if torch else f"{'-':>9}"
+            print(f"{cell:5} {H:4d} {tok[0]:9.0f} {torch_col} {ratio:6.2f}  {verdict(ratio, bar)}")
+    return failures
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--threads", type=int, default=1, help="BLAS and torch threads (default 1)")
+    parser.add_argument("--cells", nargs="+", default=["rnn", "gru", "lstm"], choices=list(GATES))
+    parser.add_argument("--sizes", nargs="+", type=int, default=[64, 128, 256, 512])
+    parser.add_argument("--repeats", type=int, default=7, help="measurements per row, median taken")
+    parser.add_argument("--quick", action="store_true", help="3 short measurements per row")
+    parser.add_argument("--no-train", action="store_true", help="skip the training rows")
+    parser.add_argument("--no-generate", action="store_true", help="skip the generation rows")
+    args = parser.parse_args(argv)
+    repeats = 3 if args.quick else args.repeats
+    budget = 0.05 if args.quick else 0.2  # seconds per measurement
+    if torch:
+        torch.set_num_threads(args.threads)
+    failures = 0
+    with threadpool_limits(limits=args.threads, user_api="blas"):
+        flops = gemm_flops()
+        print(f"V={V} N={N} T={T} float32, {args.threads} thread(s); "
+              f"float32 GEMM {flops / 1e9:.0f} GFLOP/s; torch {torch.__version__ if torch else 'absent'}")
+        if not args.no_train:
+            failures += training_rows(args.cells, args.sizes, repeats, budget, flops)
+        if not args.no_generate:
+            n_tokens = 200 if args.quick else 1000
+            failures += generation_rows(args.cells, args.sizes, repeats, budget, n_tokens)
+    print(f"\n{failures} bar(s) failed" if failures else "\nall bars passed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
