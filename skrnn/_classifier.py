@@ -26,6 +26,8 @@ from ._training import fit_epochs, train_step
 
 # Rows per forward pass at predict time: bounds the (T, N, H) workspaces.
 _PREDICT_ROWS = 512
+# Minibatches per pool of rows sorted by length while training.
+_POOL_BATCHES = 50
 
 
 class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, TransformerMixin, BaseRNN):
@@ -71,7 +73,7 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
         Decay rate of the first-moment estimate for ``solver="adam"``.
     beta_2 : float, default=0.999
         Decay rate of the second-moment estimate for ``solver="adam"``.
-    alpha : float, default=1e-5
+    alpha : float, default=1e-3
         Strength of the L2 penalty ``0.5 * alpha * ||W||^2`` added to the loss
         of every minibatch (biases are not penalised).
     batch_size : int, default=32
@@ -249,7 +251,7 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
         momentum=0.9,
         beta_1=0.9,
         beta_2=0.999,
-        alpha=1e-5,
+        alpha=1e-3,
         batch_size=32,
         max_iter=200,
         tol=1e-4,
@@ -374,13 +376,11 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
             seen = [0]
 
             def run_epoch(stop):
-                order = rng.permutation(train) if self.shuffle else train
                 total_loss = total_weight = 0.0
                 n_seen = 0
-                for start in range(0, order.size, self.batch_size):
+                for rows in _minibatches(train, lengths, self.batch_size, rng if self.shuffle else None):
                     if stop.requested:
                         break
-                    rows = order[start : start + self.batch_size]
                     steps = max(int(lengths[rows].max()), 1)  # trim the batch's padding
                     loss, _ = train_step(
                         params, spec, optimizer, batch[rows, :steps], lengths[rows], y_codes[rows],
@@ -589,6 +589,25 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
     def _n_features_out(self):
         """Width of transform's output, for get_feature_names_out."""
         return self.weights_["W_hy"].shape[0]
+
+
+def _minibatches(rows, lengths, batch_size, rng=None):
+    """Row indices of each minibatch of one epoch; in order when ``rng`` is None.
+
+    Shuffled rows are sorted by length within pools of ``_POOL_BATCHES``
+    minibatches, so that each minibatch holds sequences of similar lengths
+    and little padding (the time loop runs to the longest one); the
+    minibatches then come in random order.
+    """
+    if rng is None:
+        return [rows[start : start + batch_size] for start in range(0, rows.size, batch_size)]
+    rows = rng.permutation(rows)
+    batches = []
+    for start in range(0, rows.size, batch_size * _POOL_BATCHES):
+        pool = rows[start : start + batch_size * _POOL_BATCHES]
+        pool = pool[np.argsort(-lengths[pool], kind="stable")]
+        batches += [pool[i : i + batch_size] for i in range(0, pool.size, batch_size)]
+    return [batches[i] for i in rng.permutation(len(batches))]
 
 
 def _predict(params, spec, batch, lengths, *, pooled=False):

@@ -65,11 +65,11 @@ def infer_input_type(X, *, name="X"):
         check_documents(X, name=name)  # raises its message for these
     if sparse.issparse(X):
         return "numeric"
-    if hasattr(X, "__array__") and not hasattr(X, "dtype"):  # array-likes that only convert
-        X = np.asarray(X)
     if hasattr(X, "columns"):  # DataFrame
         kinds = {_kind(dtype) for dtype in X.dtypes}
         return "tokens" if kinds and kinds <= set("iu") else "numeric"
+    if hasattr(X, "__array__") and not hasattr(X, "dtype"):  # array-likes that only convert
+        X = np.asarray(X)
     dtype = getattr(X, "dtype", None)
     if dtype is not None and (getattr(X, "ndim", 1) != 1 or _kind(dtype) != "O"):
         kind = _kind(dtype)

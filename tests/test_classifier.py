@@ -15,55 +15,56 @@ from sklearn.utils.estimator_checks import check_param_validation
 
 from skrnn import CharTokenizer, RNNSequenceClassifier, WordTokenizer
 
-# A negation-sentiment set written for these tests: the label is the polarity
+# A negation-sentiment set written for these tests. The label is the polarity
 # of the adjective, flipped by "not", so no bag of words separates it ("not
-# bad" is positive, "not good" negative). Every test sentence is new; all its
-# words occur in training.
+# bad" is positive, "not good" negative). Training holds each of the 64
+# (negation, intensifier, adjective) patterns once, but four, with subjects
+# balanced across labels; the test puts 16 patterns after new subjects and
+# holds the four unseen ones.
 NEGATION_TRAIN = [
-    ("the room was not so sad", "pos"), ("the film was so good", "pos"),
-    ("we are not very awful", "pos"), ("the room was not really bad", "pos"),
-    ("the film was awful", "neg"), ("he is not nice", "neg"),
-    ("we are very nice", "pos"), ("he is really great", "pos"),
-    ("i am not really good", "neg"), ("she was very good", "pos"),
-    ("i am bad", "neg"), ("you are poor", "neg"),
-    ("my day was very good", "pos"), ("my day was not very happy", "neg"),
-    ("we are not so good", "neg"), ("the room was really nice", "pos"),
-    ("it is very nice", "pos"), ("we are not really nice", "neg"),
-    ("the room was so great", "pos"), ("it is very happy", "pos"),
-    ("she was not so bad", "pos"), ("this is not so bad", "pos"),
-    ("the film was very poor", "neg"), ("she was so bad", "neg"),
-    ("it is really bad", "neg"), ("my day was happy", "pos"),
-    ("this is not poor", "pos"), ("the food is not very poor", "pos"),
-    ("the food is not really poor", "pos"), ("my day was not great", "neg"),
-    ("they are not so awful", "pos"), ("he is not so poor", "pos"),
-    ("he is not really nice", "neg"), ("the film was very awful", "neg"),
-    ("we are really great", "pos"), ("the room was not really great", "neg"),
-    ("the food is not really bad", "pos"), ("my day was not very awful", "pos"),
-    ("i am not great", "neg"), ("the room was not really good", "neg"),
-    ("she was very nice", "pos"), ("this is very happy", "pos"),
-    ("he is very awful", "neg"), ("she was not very happy", "neg"),
-    ("they are good", "pos"), ("it is sad", "neg"),
-    ("she was really poor", "neg"), ("it is not sad", "pos"),
-    ("they are not so happy", "neg"), ("this is not really sad", "pos"),
-    ("the room was very sad", "neg"), ("they are so awful", "neg"),
-    ("they are very happy", "pos"), ("my day was not really sad", "pos"),
-    ("he is not very good", "neg"), ("we are very great", "pos"),
-    ("this is really poor", "neg"), ("i am not so nice", "neg"),
-    ("she was not so awful", "pos"), ("the film was really bad", "neg"),
+    ("my day was not really nice", "neg"), ("this is not really sad", "pos"),
+    ("this is not very awful", "pos"), ("this is very awful", "neg"),
+    ("i am not very happy", "neg"), ("the food is very nice", "pos"),
+    ("we are great", "pos"), ("the food is poor", "neg"),
+    ("you are not really poor", "pos"), ("i am not so great", "neg"),
+    ("i am not very great", "neg"), ("my day was really happy", "pos"),
+    ("we are not good", "neg"), ("i am so sad", "neg"),
+    ("the food is very happy", "pos"), ("you are not awful", "pos"),
+    ("you are not really bad", "pos"), ("i am so awful", "neg"),
+    ("you are not very nice", "neg"), ("we are not so good", "neg"),
+    ("we are not really good", "neg"), ("we are not very sad", "pos"),
+    ("the food is very great", "pos"), ("my day was so poor", "neg"),
+    ("this is not happy", "neg"), ("i am not very poor", "pos"),
+    ("this is really bad", "neg"), ("i am really nice", "pos"),
+    ("this is not bad", "pos"), ("this is very bad", "neg"),
+    ("this is so great", "pos"), ("my day was not sad", "pos"),
+    ("you are really good", "pos"), ("we are not really awful", "pos"),
+    ("we are nice", "pos"), ("you are bad", "neg"),
+    ("i am not so awful", "pos"), ("my day was not very bad", "pos"),
+    ("the food is happy", "pos"), ("the food is not very good", "neg"),
+    ("you are not so bad", "pos"), ("i am really great", "pos"),
+    ("the food is not really happy", "neg"), ("we are very good", "pos"),
+    ("the food is not great", "neg"), ("my day was not so sad", "pos"),
+    ("you are awful", "neg"), ("we are really awful", "neg"),
+    ("my day was really sad", "neg"), ("my day was so bad", "neg"),
+    ("we are sad", "neg"), ("i am so happy", "pos"),
+    ("my day was so good", "pos"), ("this is not so nice", "neg"),
+    ("my day was very poor", "neg"), ("the food is not so happy", "neg"),
+    ("this is good", "pos"), ("the food is not poor", "pos"),
+    ("you are really poor", "neg"), ("you are not nice", "neg"),
 ]
 NEGATION_TEST = [
-    ("the room was not good", "neg"), ("we are nice", "pos"),
-    ("he is so happy", "pos"), ("it is really nice", "pos"),
-    ("my day was not awful", "pos"), ("you are not bad", "pos"),
-    ("this is not so sad", "pos"), ("the room was really good", "pos"),
-    ("this is not so poor", "pos"), ("my day was so poor", "neg"),
-    ("they are not so bad", "pos"), ("they are very sad", "neg"),
-    ("the food is not very happy", "neg"), ("you are really happy", "pos"),
-    ("this is not awful", "pos"), ("this is very good", "pos"),
-    ("she was great", "pos"), ("the film was not really great", "neg"),
-    ("they are not happy", "neg"), ("you are so bad", "neg"),
+    ("you are not really sad", "pos"), ("my day was not nice", "neg"),
+    ("this is not really awful", "pos"), ("i am so great", "pos"),
+    ("this is really nice", "pos"), ("i am not so bad", "pos"),
+    ("you are not very poor", "pos"), ("this is so good", "pos"),
+    ("my day was not very sad", "pos"), ("the food is very awful", "neg"),
+    ("the food is not very nice", "neg"), ("you are not very good", "neg"),
+    ("my day was sad", "neg"), ("the food is not so nice", "neg"),
+    ("we are not very happy", "neg"), ("i am very poor", "neg"),
+    ("we are not really great", "neg"), ("we are very sad", "neg"),
+    ("i am so nice", "pos"), ("the food is not so poor", "pos"),
 ]
-
 
 
 def _split(pairs):
@@ -105,6 +106,17 @@ def test_classifier_negation_sentiment_default_parameters():
     clf = RNNSequenceClassifier(random_state=0).fit(X_train, y_train)
     assert clf.score(X_train, y_train) == 1.0
     assert clf.score(X_test, y_test) == 1.0
+
+
+def test_negation_sentiment_defeats_bag_of_words():
+    # The reason for the set: word counts alone are at or below chance.
+    from sklearn.feature_extraction.text import CountVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    X_train, y_train = _split(NEGATION_TRAIN)
+    X_test, y_test = _split(NEGATION_TEST)
+    bag = make_pipeline(CountVectorizer(), LogisticRegression()).fit(X_train, y_train)
+    assert bag.score(X_test, y_test) <= 0.5
 
 
 def test_classifier_digits_rows_as_steps():

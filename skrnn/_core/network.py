@@ -145,7 +145,7 @@ def _gather_time(x, rev):
 
 def _dropout_mask(rng, shape, rate, dtype):
     keep = rng.random(shape) >= rate
-    return keep.astype(dtype) / dtype(1.0 - rate)
+    return keep.astype(dtype) / dtype.type(1.0 - rate)
 
 
 def _input_projection(p, cell, src, src_ids, T, N):
