@@ -7,6 +7,7 @@ from numbers import Integral
 import numpy as np
 from sklearn.base import ClassifierMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score
 from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.class_weight import compute_class_weight
@@ -14,7 +15,6 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_array,
-    check_consistent_length,
     check_is_fitted,
     column_or_1d,
 )
@@ -360,7 +360,7 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
             batch, lengths, input_state = fit_sequences(
                 self, X, input_type=self.input_type, tokenizer=self.tokenizer
             )
-        check_consistent_length(batch, y)
+        _check_same_length(batch, y)
         classes_ = self._check_classes(y, classes, resume=resume, incremental=incremental)
         y_codes = np.searchsorted(classes_, y)
         weights = self._sample_weights(batch, y, y_codes, classes_, sample_weight, incremental=incremental)
@@ -431,6 +431,12 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
         y = column_or_1d(y, warn=True)
         check_array(y, ensure_2d=False, dtype=None, input_name="y")  # NaN, inf, empty
+        if y.dtype == object:  # check_array lets None through, and sorting labels then fails on it
+            missing = [i for i, label in enumerate(y) if label is None]
+            if missing:
+                raise ValueError(
+                    f"y[{missing[0]}] is None; every sequence needs a label. Drop the unlabelled sequences."
+                )
         check_classification_targets(y)
         return y
 
@@ -457,7 +463,7 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
             classes_ = seen
             if classes_.size < 2:
                 raise ValueError(
-                    f"y holds one class only ({classes_[0]!r}); a classifier needs samples of at least two "
+                    f"y holds one class only ({classes_.tolist()[0]!r}); a classifier needs samples of at least two "
                     "classes."
                 )
         unknown = np.setdiff1d(seen, classes_)
@@ -492,9 +498,16 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
         if not use:
             return np.arange(n), None
         seed = int(rng.integers(np.iinfo(np.int32).max))
-        train, validation = train_test_split(
-            np.arange(n), test_size=self.validation_fraction, stratify=y_codes, random_state=seed
-        )
+        try:
+            train, validation = train_test_split(
+                np.arange(n), test_size=self.validation_fraction, stratify=y_codes, random_state=seed
+            )
+        except ValueError as exc:  # train_test_split's message names neither parameter
+            raise ValueError(
+                f"early_stopping=True holds out validation_fraction={self.validation_fraction} of the {n} "
+                f"training sequences, stratified by class, which these data do not allow ({exc}). Use more "
+                "sequences per class, another validation_fraction, or early_stopping=False."
+            ) from None
         return np.sort(train), np.sort(validation)
 
     def _spec(self, input_type, n_inputs, n_classes):
@@ -577,6 +590,38 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
         """
         return self._forward(X, pooled=True)
 
+    def score(self, X, y, sample_weight=None):
+        """Mean accuracy of :meth:`predict` on `X` against the labels `y`.
+
+        Parameters
+        ----------
+        X : iterable of str, array-like or list of arrays
+            Sequences of the input type seen at fit.
+        y : array-like of shape (n_samples,)
+            True labels, all of them in `classes_`.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each sequence in the mean.
+
+        Returns
+        -------
+        score : float
+            Weighted fraction of sequences whose label is predicted.
+        """
+        check_is_fitted(self)
+        y = self._check_y(y)
+        # A label the model never saw can only be predicted wrong: it is
+        # almost always a mismatch between y and the fitted labels (str
+        # against int, a renamed class), which accuracy would hide.
+        unseen = np.setdiff1d(y, self.classes_)
+        if unseen.size:
+            raise ValueError(
+                f"y holds labels that are not in classes_ {self.classes_}: {unseen}. Score with the labels "
+                "the classifier was fitted on."
+            )
+        predicted = self.predict(X)
+        _check_same_length(predicted, y)
+        return float(accuracy_score(y, predicted, sample_weight=sample_weight))
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.three_d_array = True
@@ -589,6 +634,14 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
     def _n_features_out(self):
         """Width of transform's output, for get_feature_names_out."""
         return self.weights_["W_hy"].shape[0]
+
+
+def _check_same_length(batch, y):
+    if len(batch) != len(y):
+        raise ValueError(
+            f"X and y have inconsistent numbers of samples: X holds {len(batch)} sequences and y "
+            f"{len(y)} labels. Pass one label per sequence."
+        )
 
 
 def _minibatches(rows, lengths, batch_size, rng=None):
@@ -616,6 +669,8 @@ def _predict(params, spec, batch, lengths, *, pooled=False):
     Rows are visited by decreasing length so that each chunk is trimmed to
     its own longest sequence; the results come back in the input's order.
     """
+    if batch.shape[1] == 0:  # only sequences without steps (empty strings): read one padding step
+        batch = np.zeros((batch.shape[0], 1, *batch.shape[2:]), dtype=batch.dtype)
     order = np.argsort(-lengths, kind="stable")
     out = None
     for start in range(0, order.size, _PREDICT_ROWS):

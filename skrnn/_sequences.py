@@ -26,6 +26,7 @@ as it was; ``set_input_state`` commits it and ``read_sequences`` reads new
 """
 
 from collections.abc import Iterator
+from numbers import Real
 
 import numpy as np
 from scipy import sparse
@@ -57,9 +58,10 @@ def _kind(dtype):
 def infer_input_type(X, *, name="X"):
     """The input type that ``X`` holds: "text", "tokens" or "numeric".
 
-    Items that are str -> "text"; an integer dtype (an array, or lists of
-    integers) -> "tokens"; anything else -> "numeric", whose validation then
-    says what is wrong (NaN, sparse, strings in a 2-D array, ...).
+    Items that are str (or bytes, which the text reader refuses with a hint)
+    -> "text"; an integer dtype (an array, or lists of integers) -> "tokens";
+    anything else -> "numeric", whose validation then says what is wrong
+    (NaN, sparse, strings in a 2-D array, ...).
     """
     if isinstance(X, (str, bytes, bytearray)) or X is None:
         check_documents(X, name=name)  # raises its message for these
@@ -86,7 +88,7 @@ def infer_input_type(X, *, name="X"):
         ) from None
     if not items:
         raise ValueError(f"{name} holds 0 samples; at least 1 is required.")
-    if any(isinstance(item, str) for item in items):
+    if any(isinstance(item, (str, bytes, bytearray)) for item in items):
         return "text"
     try:
         dense = np.asarray(items)
@@ -133,6 +135,38 @@ def _check_ndim(X, name):
         )
 
 
+def _check_numbers(X, name):
+    """Raise naming the first item of ``X`` that is not a number; return if there is none.
+
+    Called once check_array has failed: NumPy's message for such an item
+    ("could not convert string to float: 'a'") names neither the argument
+    nor the position, and a None would be reported as a NaN.
+    """
+    if _kind(getattr(X, "dtype", None)) in "biufc":
+        return
+    try:
+        values = np.asarray(X, dtype=object)
+    except ValueError:  # ragged: check_ragged reads those item by item
+        return
+    for index, item in np.ndenumerate(values):
+        if isinstance(item, (Real, np.bool_)):
+            continue
+        where = f"{name}[{', '.join(map(str, index))}]"
+        if item is None:
+            raise ValueError(
+                f"{where} is None, but numeric sequences cannot have missing values; fill or drop them first."
+            ) from None
+        hint = ""
+        if isinstance(item, str):
+            hint = (
+                " For text, pass an iterable of str with one document per sample, e.g. df['text'] "
+                "rather than df[['text']]."
+            )
+        raise TypeError(
+            f"{where} is {type(item).__name__} {item!r}, but numeric sequences hold numbers.{hint}"
+        ) from None
+
+
 def token_lengths(ids):
     """(N, T) right-padded ids -> (N,) intp lengths: the index of the last non-zero id plus one."""
     if ids.shape[1] == 0:
@@ -163,7 +197,9 @@ def check_token_ids(X, *, name="X"):
             ids[i, : row.size] = row
         lengths = token_lengths(ids)  # a trailing 0 inside a row is padding too
     else:
-        ids = check_array(X, dtype=None, ensure_2d=False, allow_nd=True, ensure_min_features=0, input_name=name)
+        ids = check_array(
+            X, dtype=None, ensure_2d=False, allow_nd=True, ensure_min_samples=0, ensure_min_features=0, input_name=name
+        )
         if ids.ndim != 2:
             raise ValueError(
                 f"{name} must be a 2-D array of token ids (n_samples, n_steps), got {ids.ndim} dimension(s) "
@@ -195,7 +231,11 @@ def check_ragged(X, *, name="X"):
                 f"{name}[{i}] has {np.ndim(item)} dimension(s); each sequence must be (n_steps,) or "
                 "(n_steps, n_features)."
             )
-        row = check_array(item, ensure_2d=False, dtype=np.float64, ensure_min_samples=0, input_name=f"{name}[{i}]")
+        try:
+            row = check_array(item, ensure_2d=False, dtype=np.float64, ensure_min_samples=0, input_name=f"{name}[{i}]")
+        except (TypeError, ValueError):
+            _check_numbers(item, f"{name}[{i}]")
+            raise
         row = row[:, None] if row.ndim == 1 else row
         if row.shape[1] == 0:
             raise ValueError(
@@ -218,7 +258,13 @@ def check_ragged(X, *, name="X"):
 def _check_numeric_array(estimator, X, *, reset, name):
     """``validate_data`` for a padded numeric array -> ((N, T, D) floats, lengths)."""
     _check_ndim(X, name)
-    X = validate_data(estimator, X, reset=reset, allow_nd=True, dtype=[np.float64, np.float32])
+    if getattr(X, "shape", (1,))[0] == 0:
+        raise ValueError(f"{name} holds 0 samples; at least 1 is required.")
+    try:
+        X = validate_data(estimator, X, reset=reset, allow_nd=True, dtype=[np.float64, np.float32])
+    except (TypeError, ValueError):
+        _check_numbers(X, name)
+        raise
     _check_ndim(X, name)
     if X.ndim == 2:
         X = X[:, :, None]  # (N, T) -> (N, T, 1): one feature per step

@@ -8,16 +8,17 @@ import warnings
 import numpy as np
 import pytest
 
+import skrnn._classifier as classifier_module
 import skrnn._generator as generator_module
-from skrnn import RNNCharGenerator
+from skrnn import RNNCharGenerator, RNNSequenceClassifier
 
 TEXT = "the quick brown fox jumps over the lazy dog. " * 20
 
 
-def _fit_quietly(model, X):
+def _fit_quietly(model, X, y=None):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return model.fit(X)
+        return model.fit(X, y)
 
 
 def test_training_divergence_stops_with_finite_weights_and_advice():
@@ -106,3 +107,54 @@ def test_training_warnings_point_at_the_callers_line():
     with pytest.warns(Warning) as record:
         RNNCharGenerator(hidden_size=4, max_iter=1, random_state=0).fit("hello world")
     assert [w.filename for w in record] == [__file__]
+
+
+# ---------------------------------------------- the same faults, for the classifier
+
+WORDS = ["good", "great", "fine", "bad", "awful", "poor"] * 5
+POLARITY = [1, 1, 1, 0, 0, 0] * 5
+
+
+def test_training_classifier_divergence_never_predicts_nan():
+    clf = RNNSequenceClassifier(hidden_size=8, solver="sgd", learning_rate=1e8, clip_norm=None, max_iter=5,
+                                random_state=0)
+    with pytest.warns(RuntimeWarning, match=r"diverged.*smaller learning_rate.*clip_norm"):
+        clf.fit(WORDS, POLARITY)
+    assert all(np.isfinite(w).all() for w in clf.weights_.values())
+    proba = clf.predict_proba(WORDS)
+    assert np.isfinite(proba).all()
+    np.testing.assert_allclose(proba.sum(axis=1), 1, atol=1e-6)
+
+
+def test_training_classifier_interrupt_keeps_a_usable_model():
+    calls = {"n": 0}
+    original = classifier_module.train_step
+
+    def interrupting(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 5:  # the first batch of epoch 3 (2 batches per epoch)
+            signal.raise_signal(signal.SIGINT)
+        return original(*args, **kwargs)
+
+    classifier_module.train_step = interrupting
+    try:
+        clf = RNNSequenceClassifier(hidden_size=8, batch_size=16, max_iter=10, tol=0, random_state=0)
+        with pytest.warns(UserWarning, match="interrupted in epoch 3.*ready to use"):
+            clf.fit(WORDS, POLARITY)
+    finally:
+        classifier_module.train_step = original
+    assert calls["n"] == 5
+    assert clf.n_iter_ == 3 and len(clf.loss_curve_) == 3
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    np.testing.assert_allclose(clf.predict_proba(WORDS).sum(axis=1), 1, atol=1e-6)
+
+
+def test_training_classifier_warm_start_in_two_parts_equals_one_fit():
+    settings = dict(hidden_size=8, batch_size=8, tol=0, n_iter_no_change=100, random_state=0)
+    whole = _fit_quietly(RNNSequenceClassifier(max_iter=10, **settings), WORDS, POLARITY)
+    halves = RNNSequenceClassifier(max_iter=5, warm_start=True, **settings)
+    _fit_quietly(halves, WORDS, POLARITY)
+    _fit_quietly(halves, WORDS, POLARITY)
+    assert halves.loss_curve_ == whole.loss_curve_
+    for name, value in whole.weights_.items():
+        np.testing.assert_array_equal(halves.weights_[name], value)

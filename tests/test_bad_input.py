@@ -1,0 +1,402 @@
+"""Bad input: every public estimator and method gives a clear error, and a failed fit loses nothing.
+
+One matrix (``MATRIX``) crosses the kinds of bad input of issue 8 with every
+public method that reads them. Each case names the exception type and a
+message that names the argument and what was expected. Inputs that look bad
+but have a documented meaning (empty strings, sequences longer than
+``max_len``, token ids beyond the vocabulary, a str given to the generator,
+one sample) are checked for that meaning by the tests after the matrix; the
+last test checks that a fit failing on bad input changes nothing.
+"""
+
+import copy
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.exceptions import NotFittedError
+from sklearn.utils._param_validation import InvalidParameterError
+
+from skrnn import CharTokenizer, RNNCharGenerator, RNNSequenceClassifier, WordTokenizer
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+TEXTS = ["good movie", "bad movie", "not good", "not bad", "great fun", "awful plot"]
+LABELS = [1, 0, 0, 1, 1, 0]
+NUMERIC = np.random.default_rng(0).standard_normal((6, 3))  # 6 sequences of 3 steps, 1 feature each
+TOKENS = np.array([[2, 3, 0], [4, 5, 6], [2, 0, 0], [7, 1, 0], [3, 3, 3], [5, 0, 0]])
+DOCUMENTS = ["hello", "world"]
+
+
+def classifier(**params):
+    return RNNSequenceClassifier(**{"hidden_size": 4, "max_iter": 1, "random_state": 0, **params})
+
+
+def generator(**params):
+    return RNNCharGenerator(**{"hidden_size": 4, "max_iter": 1, "random_state": 0, **params})
+
+
+@pytest.fixture(scope="module")
+def models():
+    """Factories of fresh estimators, fitted ones (as copies) under the fitted names."""
+    fitted = {
+        "text_clf": classifier().fit(TEXTS, LABELS),
+        "numeric_clf": classifier().fit(NUMERIC, LABELS),
+        "tokens_clf": classifier().fit(TOKENS, LABELS),
+        "gen": generator().fit(DOCUMENTS),
+        "char_tok": CharTokenizer().fit(TEXTS),
+        "word_tok": WordTokenizer().fit(TEXTS),
+    }
+    factories = {key: (lambda est=est: copy.deepcopy(est)) for key, est in fitted.items()}
+    factories.update(
+        clf=classifier, new_gen=generator, new_char_tok=CharTokenizer, new_word_tok=WordTokenizer,
+    )
+    return factories
+
+
+# ---------------------------------------------------------------- the matrix
+
+CLASSIFIER_READS = ("predict", "predict_proba", "predict_log_proba", "transform", "score")
+GENERATOR_READS = ("score", "perplexity", "predict", "predict_proba", "predict_log_proba")
+
+
+def case(who, method, args, error, match, label, kwargs=None, params=None):
+    """``models[who]()``, with ``set_params(**params)``, then ``.method(*args, **kwargs)`` raises."""
+    return pytest.param(who, params or {}, method, args, kwargs or {}, error, match, id=f"{who}.{method}-{label}")
+
+
+def classifier_fits(X, error, match, label):
+    """fit and partial_fit of a fresh classifier on ``X`` with valid labels."""
+    return [
+        case("clf", "fit", (X, [0, 1]), error, match, label),
+        case("clf", "partial_fit", (X, [0, 1]), error, match, label, {"classes": [0, 1]}),
+    ]
+
+
+def classifier_reads(who, X, error, match, label):
+    """Every method of a fitted classifier that reads ``X``."""
+    return [case(who, m, (X, [0]) if m == "score" else (X,), error, match, label) for m in CLASSIFIER_READS]
+
+
+def text_readers(X, error, match, label, *, generator_too=True, transform_too=True):
+    """Every method that reads text documents: classifier, tokenizers and (optionally) generator."""
+    cases = classifier_fits(X, error, match, label) + classifier_reads("text_clf", X, error, match, label)
+    for tok in ("char_tok", "word_tok"):
+        cases += [case(f"new_{tok}", m, (X,), error, match, label) for m in ("fit", "fit_transform")]
+        if transform_too:
+            cases.append(case(tok, "transform", (X,), error, match, label))
+    if generator_too:
+        cases.append(case("new_gen", "fit", (X,), error, match, label))
+        cases += [case("gen", m, (X,), error, match, label) for m in GENERATOR_READS]
+    return cases
+
+
+def numeric_readers(X, error, match, label):
+    return classifier_fits(X, error, match, label) + classifier_reads("numeric_clf", X, error, match, label)
+
+
+def bad_parameters(who, parameters):
+    """fit with each (parameter, value) set; the message names the parameter and its valid range."""
+    name = "RNNSequenceClassifier" if who == "clf" else "RNNCharGenerator"
+    args = (TEXTS, LABELS) if who == "clf" else (DOCUMENTS,)
+    return [
+        case(who, "fit", args, InvalidParameterError, rf"The '{param}' parameter of {name} must be .* Got ",
+             f"{param}={value!r}", params={param: value})
+        for param, value in parameters
+    ]
+
+
+HYPERPARAMETERS = [
+    ("hidden_size", 0), ("hidden_size", -3), ("cell", "transformer"), ("solver", "lbfgs"),
+    ("learning_rate", 0.0), ("learning_rate", -0.1), ("validation_fraction", 0.0),
+    ("validation_fraction", 1.0), ("validation_fraction", 1.5), ("batch_size", 0),
+]
+
+EMPTY = r"X holds 0 (samples|documents)"
+NOT_FITTED = r"This \w+ instance is not fitted yet\. Call 'fit'"
+
+MATRIX = [
+    # -- empty X
+    *text_readers([], ValueError, EMPTY, "empty-list", transform_too=False),  # transform([]) has 0 rows
+    *numeric_readers(np.zeros((0, 3)), ValueError, EMPTY, "empty-array"),
+    *classifier_reads("tokens_clf", np.zeros((0, 3), dtype=int), ValueError, EMPTY, "empty-ids"),
+    # -- one sample, one class
+    case("clf", "fit", (["good"], ["pos"]), ValueError, r"y holds one class only \('pos'\)", "one-sample"),
+    case("clf", "fit", (TEXTS, [1] * 6), ValueError, r"y holds one class only .*at least two classes", "one-class"),
+    case("clf", "partial_fit", (TEXTS, [1] * 6), ValueError, "classes must hold at least two classes",
+         "one-class", {"classes": [1]}),
+    # -- len(X) != len(y), and other bad targets
+    case("clf", "fit", (TEXTS, LABELS[:5]), ValueError, "X holds 6 sequences and y 5 labels", "len-mismatch"),
+    case("clf", "partial_fit", (TEXTS, LABELS[:5]), ValueError, "X holds 6 sequences and y 5 labels",
+         "len-mismatch", {"classes": [0, 1]}),
+    case("text_clf", "score", (TEXTS, LABELS[:5]), ValueError, "X holds 6 sequences and y 5 labels", "len-mismatch"),
+    case("clf", "fit", (TEXTS, LABELS), ValueError, r"sample_weight.shape == \(2,\), expected \(6,\)",
+         "sample-weight-len", {"sample_weight": [1.0, 2.0]}),
+    case("clf", "fit", (TEXTS, None), ValueError, "requires y to be passed", "y-None"),
+    case("clf", "fit", (TEXTS, [0, 1, None, 1, 0, 1]), ValueError, r"y\[2\] is None; every sequence needs a label",
+         "y-missing-label"),
+    case("clf", "fit", (TEXTS, [0, 1, np.nan, 1, 0, 1]), ValueError, "Input y contains NaN", "y-nan"),
+    case("clf", "fit", (TEXTS, np.linspace(0, 1, 6)), ValueError, "Unknown label type", "y-continuous"),
+    # -- unseen labels at score
+    case("text_clf", "score", (TEXTS, [0, 1, 2, 1, 0, 1]), ValueError,
+         r"y holds labels that are not in classes_ .*\[2\]", "unseen-label"),
+    case("text_clf", "score", (TEXTS[:2], ["a", "b"]), ValueError, r"y holds labels that are not in classes_",
+         "str-labels-for-int-classes"),
+    case("tokens_clf", "partial_fit", (TOKENS, [0, 1, 2, 1, 0, 1]), ValueError, r"y has classes not in classes_",
+         "unseen-label"),
+    # -- None, NaN and inf in numeric sequences
+    *numeric_readers(np.array([[0.0, np.nan, 1.0]] * 2), ValueError, "Input X contains NaN", "nan"),
+    *numeric_readers(np.array([[0.0, np.inf, 1.0]] * 2), ValueError, "Input X contains infinity", "inf"),
+    *numeric_readers([[0.0, None, 1.0]] * 2, ValueError, r"X\[0, 1\] is None, but numeric sequences cannot have "
+                     "missing values", "None"),
+    *numeric_readers([np.ones(3), np.array([1.0, np.nan])], ValueError, r"Input X\[1\] contains NaN", "ragged-nan"),
+    *numeric_readers([np.ones(3), np.array([-np.inf])], ValueError, r"Input X\[1\] contains infinity", "ragged-inf"),
+    *numeric_readers([[1.0, 2.0, 3.0], [4.0, None]], ValueError, r"X\[1\]\[1\] is None", "ragged-None"),
+    case("clf", "fit", (NUMERIC, LABELS), ValueError, "Input sample_weight contains NaN", "sample-weight-nan",
+         {"sample_weight": [1.0, np.nan, 1.0, 1.0, 1.0, 1.0]}),
+    # -- non-str items in text, naming the index
+    *text_readers(["fine", 3, "ok"], TypeError, r"X\[1\] is int, expected str", "int-item"),
+    *text_readers(["fine", "ok", None], TypeError, r"X\[2\] is NoneType, expected str.*fill them with ''",
+                  "None-item"),
+    *text_readers(["fine", float("nan")], TypeError, r"X\[1\] is float, expected str", "nan-item"),
+    # -- a single str where an iterable of documents is expected (the generator reads it as one document)
+    *text_readers("good movie", TypeError, r"X must be an iterable of str documents, got a single str; wrap it",
+                  "single-str", generator_too=False),
+    # -- bytes
+    *text_readers(b"good movie", TypeError, r"X must be an iterable of str documents, got bytes; decode it",
+                  "bytes"),
+    *text_readers(["good", b"movie"], TypeError, r"X\[1\] is bytes, expected str\. Decode it", "bytes-item"),
+    *text_readers([b"good", b"movie"], TypeError, r"X\[0\] is bytes, expected str\. Decode it", "all-bytes-items"),
+    case("gen", "generate", (b"he",), InvalidParameterError, r"The 'prompt' parameter of generate must be an "
+         "instance of 'str'", "bytes-prompt"),
+    # -- 1-D, 4-D and object arrays
+    *numeric_readers(np.ones(3), ValueError, r"X must be 2-D .* got 1 dimension\(s\) with shape \(3,\)", "1d"),
+    *numeric_readers(np.ones((2, 3, 1, 1)), ValueError, r"X must be 2-D .* got 4 dimension\(s\)", "4d"),
+    *classifier_reads("tokens_clf", np.array([2, 3]), ValueError, r"X must be a 2-D array of token ids", "1d-ids"),
+    *classifier_reads("tokens_clf", np.ones((2, 3, 1, 1), dtype=int), ValueError,
+                      r"X must be a 2-D array of token ids .*got 4 dimension", "4d-ids"),
+    *numeric_readers(np.array([[1.0, "a", 2.0]] * 2, dtype=object), TypeError,
+                     r"X\[0, 1\] is str 'a', but numeric sequences hold numbers\. For text, pass an iterable of str",
+                     "object-with-str"),
+    *numeric_readers(np.array([[1.0, {}, 2.0]] * 2, dtype=object), TypeError,
+                     r"X\[0, 1\] is dict \{\}, but numeric sequences hold numbers", "object-with-dict"),
+    *numeric_readers(np.array([object(), object()]), ValueError, r"X must be 2-D .* got 1 dimension", "object-1d"),
+    *numeric_readers([["good", "movie"], ["bad"]], TypeError, r"X\[0\]\[0\] is str 'good'.*one document per sample",
+                     "pretokenized-text"),
+    *text_readers(np.array([["good movie"], ["bad movie"]], dtype=object), ValueError,
+                  r"X must be one-dimensional .*got 2 dimensions with shape \(2, 1\)", "2d-text"),
+    case("char_tok", "inverse_transform", (np.array([2, 3]),), ValueError, r"X must be a 2-D array of token ids",
+         "1d-ids"),
+    case("char_tok", "inverse_transform", (np.ones((1, 2, 2), dtype=int),), ValueError,
+         r"X must be a 2-D array of token ids .*got 3 dimensions", "3d-ids"),
+    # -- negative token ids (ids beyond the vocabulary are defined: see below)
+    *classifier_fits(np.array([[2, -1], [3, 4]]), ValueError, r"X holds the negative token id -1; token ids are "
+                     "integers >= 0", "negative-id"),
+    *classifier_reads("tokens_clf", np.array([[2, -5]]), ValueError, "X holds the negative token id -5",
+                      "negative-id"),
+    *classifier_reads("tokens_clf", [[2, 3], [-5]], ValueError, "X holds the negative token id -5",
+                      "negative-id-ragged"),
+    case("char_tok", "inverse_transform", ([[2, 99]],), ValueError, r"X holds token id 99, outside \[0, n_tokens_",
+         "id-beyond-vocabulary"),
+    # -- the wrong number of features at predict
+    *classifier_reads("numeric_clf", np.ones((2, 4)), ValueError,
+                      "X has 4 features, but RNNSequenceClassifier is expecting 3 features", "wrong-steps"),
+    *classifier_reads("numeric_clf", np.ones((2, 3, 2)), ValueError,
+                      "X has 2 features per step, but RNNSequenceClassifier is expecting 1 features per step",
+                      "wrong-features-per-step"),
+    # -- an input type at predict different from the one at fit
+    *classifier_reads("text_clf", NUMERIC, ValueError, r"fitted on text .*but X looks like numeric sequences",
+                      "numeric-after-text"),
+    *classifier_reads("text_clf", TOKENS, ValueError, r"fitted on text .*but X looks like token ids",
+                      "ids-after-text"),
+    *classifier_reads("numeric_clf", TEXTS, ValueError, r"fitted on numeric sequences .*but X looks like text",
+                      "text-after-numeric"),
+    *classifier_reads("tokens_clf", NUMERIC, ValueError, r"fitted on token ids .*but X looks like numeric",
+                      "numeric-after-ids"),
+    case("text_clf", "partial_fit", (NUMERIC, LABELS), ValueError, r"fitted on text .*but X looks like numeric",
+         "numeric-after-text"),
+    case("clf", "fit", (TEXTS, LABELS), ValueError, r"input_type='numeric', but X looks like text",
+         "explicit-input-type", params={"input_type": "numeric"}),
+    # -- invalid hyperparameters
+    *bad_parameters("clf", HYPERPARAMETERS),
+    *bad_parameters("new_gen", [*HYPERPARAMETERS, ("seq_length", 0), ("seq_length", -1)]),
+    # -- generate's arguments
+    *[case("gen", method, ("h",), InvalidParameterError, rf"The '{arg}' parameter of generate must be",
+           f"{arg}={value}", {arg: value})
+      for method in ("generate", "iter_generate")
+      for arg, value in [("temperature", -1.0), ("temperature", float("nan")), ("top_k", 0), ("top_k", 1.5),
+                         ("n_chars", -1)]],
+    *[case("gen", method, ("hez",), ValueError, r"prompt contains characters the model was not trained on: \['z'\]",
+           "prompt-out-of-vocabulary") for method in ("generate", "iter_generate")],
+    *[case("gen", m, (["hello", "hez"],), ValueError, r"X\[1\] contains characters the model was not trained on",
+           "out-of-vocabulary") for m in GENERATOR_READS],
+    # -- methods before fit
+    *[case("clf", m, (TEXTS, LABELS) if m == "score" else (TEXTS,), NotFittedError, NOT_FITTED, "before-fit")
+      for m in CLASSIFIER_READS],
+    case("clf", "get_feature_names_out", (), NotFittedError, NOT_FITTED, "before-fit"),
+    *[case("new_gen", m, (["hello"],), NotFittedError, NOT_FITTED, "before-fit") for m in GENERATOR_READS],
+    *[case("new_gen", m, ("h",), NotFittedError, NOT_FITTED, "before-fit") for m in ("generate", "iter_generate")],
+    *[case(f"new_{tok}", method, args, NotFittedError, NOT_FITTED, "before-fit")
+      for tok in ("char_tok", "word_tok")
+      for method, args in [("transform", (TEXTS,)), ("inverse_transform", ([[2, 3]],)), ("get_feature_names_out", ())]],
+]
+
+
+@pytest.mark.parametrize("who, params, method, args, kwargs, error, match", MATRIX)
+def test_bad_input_raises_naming_the_argument(models, who, params, method, args, kwargs, error, match):
+    estimator = models[who]().set_params(**params)
+    with pytest.raises(error, match=match):
+        getattr(estimator, method)(*args, **kwargs)
+
+
+# ---------------------------------------------------- inputs with a defined result
+
+
+def softmax(z):
+    z = np.asarray(z, dtype=np.float64)
+    e = np.exp(z - z.max())
+    return e / e.sum()
+
+
+def test_bad_input_empty_sequences_get_the_bias_only_prediction(models):
+    """Empty strings, all-padding id rows and zero-width batches: the documented prediction from the bias."""
+    bias_only = softmax(models["text_clf"]().weights_["b_y"])
+    text_clf = models["text_clf"]()
+    for X in ([""], ["", ""], ["", "good movie"], ["good movie", ""]):
+        proba = text_clf.predict_proba(X)
+        np.testing.assert_allclose(proba[X.index("")], bias_only, rtol=1e-6)
+        assert np.isfinite(text_clf.predict_log_proba(X)).all()
+        np.testing.assert_array_equal(text_clf.transform(X)[X.index("")], 0.0)
+    assert text_clf.predict([""])[0] == text_clf.classes_[bias_only.argmax()]
+    tokens_clf = models["tokens_clf"]()
+    bias_only = softmax(tokens_clf.weights_["b_y"])
+    for X in (np.zeros((1, 3), dtype=int), np.zeros((2, 0), dtype=int), [[0], [0, 0]]):
+        np.testing.assert_allclose(tokens_clf.predict_proba(X), [bias_only] * len(X), rtol=1e-6)
+
+
+@pytest.mark.parametrize("X, y", [(["", *TEXTS, ""], [0, *LABELS, 1]), (["", "", "good", "bad"], [0, 0, 1, 1])])
+def test_bad_input_fit_with_empty_strings_works(X, y):
+    clf = classifier().fit(X, y)
+    np.testing.assert_allclose(clf.predict_proba([""])[0], softmax(clf.weights_["b_y"]), rtol=1e-6)
+
+
+def test_bad_input_empty_documents_for_generator_and_tokenizers(models):
+    gen = models["gen"]()
+    start = gen.predict_log_proba([""])[0]  # the distribution of a document's first character
+    assert np.isfinite(start).all()
+    np.testing.assert_allclose(gen.score([""]), start[0], rtol=1e-6)  # an empty document: END first
+    np.testing.assert_allclose(gen.predict_proba(["", "he"])[0], np.exp(start), rtol=1e-6)
+    for tok in ("char_tok", "word_tok"):
+        assert models[tok]().transform([]).shape == (0, 0)
+        np.testing.assert_array_equal(models[tok]().transform(["", ""]), np.zeros((2, 0)))
+
+
+@pytest.mark.parametrize(
+    "X, long, truncated",
+    [
+        pytest.param(TEXTS, ["good movie bad plot"], ["good movie"], id="text"),
+        pytest.param(TOKENS, [[2, 3, 4, 5]], [[2, 3]], id="ids"),
+        pytest.param(TOKENS, np.array([[2, 3, 4], [5, 6, 0]]), np.array([[2, 3, 0], [5, 6, 0]]), id="padded-ids"),
+        pytest.param(NUMERIC, NUMERIC, np.c_[NUMERIC[:, :2], np.zeros(6)], id="numeric"),
+        pytest.param([row[: 1 + i % 3] for i, row in enumerate(NUMERIC)], [np.arange(5.0), np.ones(1)],
+                     [np.arange(2.0), np.ones(1)], id="ragged-numeric"),
+    ],
+)
+def test_bad_input_sequences_longer_than_max_len_are_truncated(X, long, truncated):
+    clf = classifier(max_len=2).fit(X, LABELS)
+    np.testing.assert_array_equal(clf.predict_proba(long), clf.predict_proba(truncated))
+
+
+def test_bad_input_ids_beyond_the_vocabulary_read_as_unknown(models):
+    clf = models["tokens_clf"]()
+    assert clf.n_inputs_ == 8
+    unseen, unknown = [[2, 8, 3], [300, 0, 0]], [[2, 1, 3], [1, 0, 0]]
+    np.testing.assert_array_equal(clf.predict_proba(unseen), clf.predict_proba(unknown))
+
+
+def test_bad_input_integers_are_numbers_for_a_numeric_model(models):
+    clf = models["numeric_clf"]()
+    ints = np.array([[1, 0, 2], [0, 0, 1]])
+    np.testing.assert_array_equal(clf.predict_proba(ints), clf.predict_proba(ints.astype(float)))
+
+
+def test_bad_input_generator_reads_a_str_as_one_document(models):
+    gen = models["gen"]()
+    np.testing.assert_array_equal(gen.predict_proba("hel"), gen.predict_proba(["hel"]))
+    assert gen.score("hello") == gen.score(["hello"])
+    one, listed = generator().fit("hello"), generator().fit(["hello"])
+    for name, value in one.weights_.items():
+        np.testing.assert_array_equal(listed.weights_[name], value)
+
+
+def test_bad_input_one_sample_fits_where_it_can():
+    assert generator().fit(["hi"]).classes_.tolist() == ["", "h", "i"]
+    assert CharTokenizer().fit(["hi"]).n_tokens_ == 4
+    assert WordTokenizer().fit(["hi"]).n_tokens_ == 3
+    clf = classifier().partial_fit(["good"], [1], classes=[0, 1])
+    assert clf.predict(["good"])[0] in (0, 1)
+
+
+# ------------------------------------------------- a failed fit loses nothing
+
+
+def snapshot(estimator):
+    """Every attribute, pickled: equal snapshots mean bit-identical weights and state."""
+    return {key: pickle.dumps(value) for key, value in vars(estimator).items()}
+
+
+def outputs(estimator):
+    if isinstance(estimator, RNNSequenceClassifier):
+        X = {"text": TEXTS, "numeric": NUMERIC, "tokens": TOKENS}[estimator.input_type_]
+        return estimator.predict_proba(X)
+    if isinstance(estimator, RNNCharGenerator):
+        return estimator.predict_proba(["", "he", "wor"])
+    return estimator.transform(TEXTS)
+
+
+def failed_fit(who, method, args, error, label, params=None, kwargs=None):
+    return pytest.param(who, params or {}, method, args, kwargs or {}, error, id=f"{who}.{method}-{label}")
+
+
+FAILED_FITS = [
+    failed_fit("text_clf", "fit", (np.array([[0.0, np.nan]] * 6), LABELS), ValueError, "nan"),
+    failed_fit("text_clf", "fit", (TEXTS, [1] * 6), ValueError, "one-class"),
+    failed_fit("text_clf", "fit", (TEXTS[:5], LABELS), ValueError, "len-mismatch"),
+    failed_fit("text_clf", "fit", (["ok", 3, "ok", "no", "a", "b"], LABELS), TypeError, "int-item"),
+    failed_fit("text_clf", "fit", (TEXTS, LABELS), ValueError, "early-stopping-split", {"early_stopping": True}),
+    failed_fit("text_clf", "fit", (TEXTS, LABELS), InvalidParameterError, "hidden_size=0", {"hidden_size": 0}),
+    failed_fit("text_clf", "fit", (TEXTS, [0, 1, 2, 0, 1, 2]), ValueError, "warm-start-new-classes",
+               {"warm_start": True}),
+    failed_fit("text_clf", "partial_fit", (NUMERIC, LABELS), ValueError, "numeric-after-text"),
+    failed_fit("numeric_clf", "fit", (["good", None, "bad", "ok", "a", "b"], LABELS), TypeError, "None-item"),
+    failed_fit("numeric_clf", "fit", (np.array([[1.0, "a"]] * 6, dtype=object), LABELS), TypeError, "str-item"),
+    failed_fit("numeric_clf", "fit", (np.ones((6, 2, 1, 1)), LABELS), ValueError, "4d"),
+    failed_fit("numeric_clf", "fit", (np.ones((6, 4)), LABELS), ValueError, "sample-weight-nan",
+               kwargs={"sample_weight": [np.nan] * 6}),
+    failed_fit("numeric_clf", "fit", (TOKENS, [1] * 6), ValueError, "ids-one-class"),
+    failed_fit("numeric_clf", "partial_fit", (np.ones((6, 4)), LABELS), ValueError, "wrong-steps"),
+    failed_fit("tokens_clf", "fit", (np.array([[2, -1]] * 6), LABELS), ValueError, "negative-id"),
+    failed_fit("gen", "fit", (b"hello",), TypeError, "bytes"),
+    failed_fit("gen", "fit", ([],), ValueError, "empty"),
+    failed_fit("gen", "fit", (["", ""],), ValueError, "no-characters"),
+    failed_fit("gen", "fit", ("hi",), ValueError, "early-stopping-split", {"early_stopping": True}),
+    failed_fit("gen", "fit", ("abc",), ValueError, "warm-start-new-characters", {"warm_start": True}),
+    failed_fit("gen", "fit", (DOCUMENTS,), InvalidParameterError, "seq_length=0", {"seq_length": 0}),
+    *[failed_fit(tok, "fit", args, error, label)
+      for tok in ("char_tok", "word_tok")
+      for args, error, label in [(([],), ValueError, "empty"), ((["", ""],), ValueError, "no-tokens"),
+                                 ((["a", 1],), TypeError, "int-item"), (("text",), TypeError, "single-str")]],
+    failed_fit("word_tok", "fit", (TEXTS,), ValueError, "empty-vocabulary", {"min_frequency": 100}),
+]
+
+
+@pytest.mark.parametrize("who, params, method, args, kwargs, error", FAILED_FITS)
+def test_bad_input_failed_fit_leaves_the_fitted_estimator_as_it_was(models, who, params, method, args, kwargs,
+                                                                    error):
+    estimator = models[who]()
+    predicted, original = outputs(estimator), estimator.get_params()
+    before = snapshot(estimator.set_params(**params))
+    with pytest.raises(error):
+        getattr(estimator, method)(*args, **kwargs)
+    assert snapshot(estimator) == before
+    np.testing.assert_array_equal(outputs(estimator.set_params(**original)), predicted)
