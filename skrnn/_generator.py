@@ -6,13 +6,13 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import _fit_context
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, validate_parameter_constraints
+from sklearn.utils._param_validation import Interval, validate_params
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import SHARED_CONSTRAINTS, BaseRNN
 from ._core.losses import softmax_cross_entropy
-from ._core.network import NetworkSpec, forward, step_logits
-from ._core.sampling import log_softmax, sample_next
+from ._core.network import NetworkSpec, TokenStepper, forward
+from ._core.sampling import Sampler, log_softmax
 from ._tokenizers import check_documents
 from ._training import fit_epochs, report_batch, train_step
 
@@ -24,16 +24,6 @@ MIN_UPDATES_PER_EPOCH = 50
 
 # Chunk length for scoring and prediction, where no gradient is kept.
 INFERENCE_CHUNK = 256
-
-# Arguments of generate and iter_generate, checked with "generate" as the
-# name in messages (validate_params would name a private helper instead).
-_GENERATE_CONSTRAINTS = {
-    "prompt": [str],
-    "n_chars": [Interval(Integral, 0, None, closed="left")],
-    "temperature": [Interval(Real, 0, None, closed="left")],
-    "top_k": [None, Interval(Integral, 1, None, closed="left")],
-    "random_state": ["random_state"],
-}
 
 
 def _as_documents(X, name="X"):
@@ -373,10 +363,10 @@ class RNNCharGenerator(BaseRNN):
                 "characters. Set warm_start=False to start afresh."
             )
         rng = self._generator()
-        train, valid = self._split(docs, rng)  # may raise: before any fitted attribute changes
         self._codes = codes
         self.classes_ = np.array([END] + [chr(c) for c in codes], dtype=object)
         self.vocabulary_ = {c: i for i, c in enumerate(self.classes_) if i > 0}
+        train, valid = self._split(docs, rng)
         seqs = [self._stream(ids) for ids in self._encode(train)]
         valid_seqs = [self._stream(ids) for ids in self._encode(valid)] if valid else None
         spec = self._spec()
@@ -556,12 +546,7 @@ class RNNCharGenerator(BaseRNN):
         Arguments are checked, and the prompt is read, before the first
         character is asked for. Parameters are those of :meth:`generate`.
         """
-        validate_parameter_constraints(
-            _GENERATE_CONSTRAINTS,
-            {"prompt": prompt, "n_chars": n_chars, "temperature": temperature, "top_k": top_k,
-             "random_state": random_state},
-            caller_name="generate",
-        )
+        _check_generate_args(prompt, n_chars, temperature, top_k, random_state)
         check_is_fitted(self)
         text = prompt.lower() if self.lowercase else prompt
         ids = self._encode([text], name="prompt")[0]
@@ -572,12 +557,19 @@ class RNNCharGenerator(BaseRNN):
         return self._sample(spec, logits[-1, 0], states, n_chars, temperature, top_k, rng)
 
     def _sample(self, spec, logits, states, n_chars, temperature, top_k, rng):
+        if n_chars == 0:
+            return
+        # The per-character path: prepared once, then one lean step and one draw per character.
+        dtype = self.weights_["W_hy"].dtype
+        sample = Sampler(rng, len(self.classes_), temperature, top_k, block=min(n_chars, 256), dtype=dtype).draw
+        step = TokenStepper(self.weights_, spec, states).step
+        classes = self.classes_
         for _ in range(n_chars):
-            token = sample_next(logits.astype(np.float64), rng, temperature=temperature, top_k=top_k)
+            token = sample(logits)
             if token == 0:  # the model ended the document
                 return
-            yield self.classes_[token]
-            logits, states = step_logits(self.weights_, spec, token, states)
+            yield classes[token]
+            logits = step(token)
 
     def generate(self, prompt="", n_chars=200, temperature=1.0, top_k=None, random_state=None):
         """Generate text that continues ``prompt``.
@@ -606,3 +598,16 @@ class RNNCharGenerator(BaseRNN):
         """
         return "".join(self.iter_generate(prompt, n_chars, temperature, top_k, random_state))
 
+
+@validate_params(
+    {
+        "prompt": [str],
+        "n_chars": [Interval(Integral, 0, None, closed="left")],
+        "temperature": [Interval(Real, 0, None, closed="left")],
+        "top_k": [None, Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
+def _check_generate_args(prompt, n_chars, temperature, top_k, random_state):
+    """Raise InvalidParameterError naming the first bad argument of generate."""

@@ -4,7 +4,16 @@ import numpy as np
 import pytest
 
 from skrnn._core.losses import softmax_cross_entropy
-from skrnn._core.network import NetworkSpec, backward, forward, init_params, scatter_rows, step_logits, zero_state
+from skrnn._core.network import (
+    NetworkSpec,
+    TokenStepper,
+    backward,
+    forward,
+    init_params,
+    scatter_rows,
+    step_logits,
+    zero_state,
+)
 
 V, D, H, C, T, N = 6, 3, 4, 3, 5, 4
 
@@ -288,3 +297,46 @@ def test_step_logits_equals_forward(cell, embedding_dim):
             np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
     first, _ = step_logits(params, spec, int(tokens[0]))  # state=None: zeros
     np.testing.assert_allclose(first, logits[0, 0], rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+@pytest.mark.parametrize("num_layers, embedding_dim", [(1, None), (2, None), (2, 3)])
+def test_token_stepper_equals_forward(cell, num_layers, embedding_dim):
+    """The lean generation path (fused [W_hh | W_next] products, inference gate
+    layout) gives forward's logits and states, and leaves the given state alone."""
+    spec = NetworkSpec(n_inputs=V, n_outputs=V, hidden_size=H, cell=cell, num_layers=num_layers,
+                       embedding_dim=embedding_dim)
+    rng = np.random.default_rng(9)
+    params = init_params(spec, rng, np.float64)
+    for v in params.values():
+        v += rng.normal(scale=0.3, size=v.shape)
+    tokens = rng.integers(0, V, size=2 * T)
+    logits, states, _ = forward(params, spec, tokens[None], np.array([2 * T]))
+    _, prompt_state, _ = forward(params, spec, tokens[None, :T], np.array([T]))
+    kept = [tuple(s.copy() for s in st) for st in prompt_state]
+    stepper = TokenStepper(params, spec, prompt_state)
+    np.testing.assert_allclose(stepper.logits, logits[T - 1, 0], rtol=1e-10, atol=1e-12)
+    for t in range(T, 2 * T):
+        np.testing.assert_allclose(stepper.step(int(tokens[t])), logits[t, 0], rtol=1e-10, atol=1e-12)
+    for ours, theirs in zip(stepper.state(), states):
+        for a, b in zip(ours, theirs):
+            assert a.shape == (1, H)
+            np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+    for a, b in zip(prompt_state, kept):
+        for x, y in zip(a, b):
+            np.testing.assert_array_equal(x, y)
+    fresh = TokenStepper(params, spec)  # state=None: zeros
+    np.testing.assert_allclose(fresh.step(int(tokens[0])), logits[0, 0], rtol=1e-10, atol=1e-12)
+
+
+def test_token_stepper_float32_and_rejects_bidirectional():
+    spec = NetworkSpec(n_inputs=V, n_outputs=V, hidden_size=H, cell="gru")
+    params = init_params(spec, np.random.default_rng(0), np.float32)
+    stepper = TokenStepper(params, spec)
+    reference, state = step_logits(params, spec, 2)
+    out = stepper.step(2)
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, reference, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="unidirectional"):
+        TokenStepper(params, NetworkSpec(n_inputs=V, n_outputs=V, hidden_size=H, cell="gru", bidirectional=True,
+                                         pooling="last"))

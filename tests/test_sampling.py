@@ -3,7 +3,7 @@ import pytest
 from numpy.testing import assert_allclose
 from scipy.special import chdtrc
 
-from skrnn._core.sampling import log_softmax, sample_next, softmax
+from skrnn._core.sampling import Sampler, log_softmax, sample_next, softmax
 
 
 def random_logits(seed, V=65):
@@ -145,3 +145,68 @@ def test_softmax_and_log_softmax_follow_axis():
 def test_sample_next_top_k_breaks_ties_to_lowest_index():
     logits = np.array([0.0, 2.0, 1.0, 1.0])
     assert set(np.flatnonzero(frequencies(logits, 300, top_k=2))) == {1, 2}
+
+
+# -- Sampler: the stream sampler generation uses (Gumbel-max, noise drawn in blocks) --
+
+
+def sampler_frequencies(logits, n, seed=0, block=64, dtype=np.float64, **kwargs):
+    draw = Sampler(np.random.default_rng(seed), len(logits), block=block, dtype=dtype, **kwargs)
+    return np.bincount([draw(logits) for _ in range(n)], minlength=len(logits)) / n
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("temperature", [0.5, 1.0, 3.0])
+def test_sampler_frequencies_match_softmax(temperature, dtype):
+    logits, n = np.array([1.0, 0.5, -1.0, 2.0, 0.0, -3.0], dtype=dtype), 10000
+    observed = sampler_frequencies(logits, n, dtype=dtype, temperature=temperature) * n
+    expected = softmax(logits.astype(np.float64) / temperature) * n
+    assert chi_square_pvalue(observed, expected) > 1e-3
+
+
+def test_sampler_top_k_frequencies_match_renormalised_softmax():
+    logits, n = np.array([1.0, 0.5, -1.0, 2.0, 0.0, -3.0]), 10000
+    observed = sampler_frequencies(logits, n, top_k=3, temperature=0.7) * n
+    expected = np.where(logits >= 0.5, np.exp(logits / 0.7), 0.0)
+    expected *= n / expected.sum()
+    keep = expected > 0
+    assert observed[~keep].sum() == 0
+    assert chi_square_pvalue(observed[keep], expected[keep]) > 1e-3
+
+
+def test_sampler_greedy_and_top_k_1_pick_argmax_ties_to_lowest_index():
+    logits = np.array([0.0, 2.0, 1.0, 2.0])
+    for kwargs in ({"temperature": 0}, {"top_k": 1, "temperature": 2.0}, {"temperature": 0, "top_k": 3}):
+        draw = Sampler(np.random.default_rng(0), 4, **kwargs)
+        assert [draw(logits) for _ in range(20)] == [1] * 20
+    assert set(np.flatnonzero(sampler_frequencies(logits, 300, top_k=2))) == {1, 3}
+
+
+def test_sampler_top_k_at_least_vocabulary_keeps_all_and_returns_int():
+    logits = random_logits(0, V=8)
+    assert_allclose(sampler_frequencies(logits, 500, top_k=8), sampler_frequencies(logits, 500))
+    for kwargs in ({}, {"temperature": 0}, {"top_k": 2}, {"temperature": 2.0}):
+        assert type(Sampler(np.random.default_rng(0), 8, **kwargs)(logits)) is int
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("temperature", [0.01, 1.0, 1e6])
+def test_sampler_extreme_logits(temperature, dtype):
+    logits = np.array([-1e4, 1e4, 0.0], dtype=dtype)
+    draw = Sampler(np.random.default_rng(0), 3, temperature, dtype=dtype)
+    draws = [draw(logits) for _ in range(300)]
+    if temperature < 1e3:
+        assert draws == [1] * 300
+    else:  # a huge temperature flattens the distribution, with no overflow
+        assert set(draws) == {0, 1, 2}
+
+
+def test_sampler_is_deterministic_across_blocks_and_more_diverse_when_hotter():
+    logits = random_logits(0, V=20)
+    runs = []
+    for _ in range(2):
+        draw = Sampler(np.random.default_rng(7), 20, block=3)  # 3 draws per block: many refills
+        runs.append([draw(logits) for _ in range(50)])
+    assert runs[0] == runs[1] and len(set(runs[0])) > 1
+    h = [entropy(sampler_frequencies(logits, 4000, temperature=t)) for t in (0.5, 1.0, 2.0)]
+    assert h[0] < h[1] < h[2]

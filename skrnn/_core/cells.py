@@ -23,6 +23,14 @@ What the loop asks of a cell (class attributes and static methods):
 ``extra_grads`` (parameters besides W_xh, W_hh, b) and ``infer_step``
 (one step at generation time, on PyTorch's layouts, no caches).
 
+Generation at batch size 1 (``network.TokenStepper``) uses a leaner interface:
+``infer_layout`` (a column order and per-column factor for the weights, 1/2 on
+sigmoid gates, so that sigmoid is ``(1 + tanh) / 2`` with nothing to halve per
+step), ``infer_biases`` (the input-side and recurrent-side biases) and
+``fused_step``, which binds preallocated 1-D buffers once and returns a
+function that advances the state in place from the step's two products, with
+no allocation and no slicing per character.
+
 Cells keep no state. Their per-step caches live in a *workspace*: arrays with
 a time axis that the loop allocates once per call (``allocate``) and that a
 step fills in at index ``t``. ``h`` (T + 1, N, H) holds the initial state in
@@ -147,6 +155,34 @@ class RNNCell:
         a += xw
         return (np.tanh(a, out=a),)
 
+    @staticmethod
+    def infer_layout(H):
+        """(columns, scale): the generation-time order of PyTorch's G*H gate
+        columns, and the factor each column of the weights and biases takes."""
+        return np.arange(H), np.ones(H)
+
+    @staticmethod
+    def infer_biases(params, prefix):
+        """(input-side bias, recurrent-side bias), (G*H,) each in PyTorch's order."""
+        b = params[prefix + "b"]
+        return b, np.zeros_like(b)
+
+    @staticmethod
+    def fused_step(hw, state, scratch):
+        """A function ``step(xw)`` that advances ``state`` (tuple of (H,)) in place.
+
+        ``hw`` (G*H,) holds ``h_prev W_hh + b_h`` and ``xw`` (G*H,) ``x W_xh + b``,
+        both in ``infer_layout``'s columns and scale; ``scratch`` is (G*H,).
+        """
+        (h,) = state
+        add, tanh = np.add, np.tanh
+
+        def step(xw):
+            add(hw, xw, out=h)
+            tanh(h, out=h)
+
+        return step
+
 
 class GRUCell:
     """Gated recurrent unit with PyTorch's equations (reset applied after W_hn)."""
@@ -261,6 +297,44 @@ class GRUCell:
         h_new += n
         return (h_new,)
 
+    @staticmethod
+    def infer_layout(H):
+        scale = np.ones(3 * H)
+        scale[: 2 * H] = 0.5  # r, z: sigmoid(a) = (1 + tanh(a / 2)) / 2
+        return np.arange(3 * H), scale
+
+    @staticmethod
+    def infer_biases(params, prefix):
+        b = params[prefix + "b"]
+        b_h = np.zeros_like(b)
+        b_h[2 * b_h.shape[0] // 3 :] = params[prefix + "b_hn"]  # inside the reset product
+        return b, b_h
+
+    @staticmethod
+    def fused_step(hw, state, scratch):
+        (h,) = state
+        H = h.shape[0]
+        hw_rz, hw_n = hw[: 2 * H], hw[2 * H :]
+        rz, n = scratch[: 2 * H], scratch[2 * H :]
+        r, z = rz[:H], rz[H:]
+
+        half = h.dtype.type(0.5)
+        add, multiply, subtract, tanh = np.add, np.multiply, np.subtract, np.tanh
+
+        def step(xw):  # ufuncs with out=: augmented assignment would make the names local
+            add(hw_rz, xw[: 2 * H], out=rz)
+            tanh(rz, out=rz)
+            multiply(rz, half, out=rz)
+            add(rz, half, out=rz)
+            multiply(hw_n, r, out=n)
+            add(n, xw[2 * H :], out=n)
+            tanh(n, out=n)
+            subtract(h, n, out=h)  # h = n + z (h_prev - n)
+            multiply(h, z, out=h)
+            add(h, n, out=h)
+
+        return step
+
 
 class LSTMCell:
     """Long short-term memory cell with PyTorch's gate order [i, f, g, o]."""
@@ -374,6 +448,42 @@ class LSTMCell:
         h_new = np.tanh(c_new)
         h_new *= a[..., 3 * H :]
         return (h_new, c_new)
+
+    @staticmethod
+    def infer_layout(H):
+        # i, f, o, g: the three sigmoid gates side by side, then g
+        columns = np.concatenate([np.arange(2 * H), np.arange(3 * H, 4 * H), np.arange(2 * H, 3 * H)])
+        scale = np.ones(4 * H)
+        scale[: 3 * H] = 0.5
+        return columns, scale
+
+    @staticmethod
+    def infer_biases(params, prefix):
+        b = params[prefix + "b"]
+        return b, np.zeros_like(b)
+
+    @staticmethod
+    def fused_step(hw, state, scratch):
+        h, c = state
+        H = h.shape[0]
+        sig = scratch[: 3 * H]
+        i, f, o, g = (scratch[k * H : (k + 1) * H] for k in range(4))
+
+        half = h.dtype.type(0.5)
+        add, multiply, tanh = np.add, np.multiply, np.tanh
+
+        def step(xw):  # ufuncs with out=: augmented assignment would make the names local
+            add(hw, xw, out=scratch)
+            tanh(scratch, out=scratch)
+            multiply(sig, half, out=sig)
+            add(sig, half, out=sig)
+            multiply(c, f, out=c)
+            multiply(g, i, out=g)
+            add(c, g, out=c)
+            tanh(c, out=h)
+            multiply(h, o, out=h)
+
+        return step
 
 
 CELLS = {"rnn": RNNCell, "gru": GRUCell, "lstm": LSTMCell}

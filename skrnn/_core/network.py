@@ -18,7 +18,9 @@ Parameters are a flat dict: ``embedding``, ``layer{l}.W_xh``, ``layer{l}.W_hh``,
 ``layer{l}.b`` (``layer{l}.b_hn`` for GRU), ``layer{l}_reverse.*`` for the
 reverse direction, ``W_hy`` and ``b_y``. Gradients come back under the same keys.
 
-``step_logits`` runs one step at batch size 1 without caches, for generation.
+``step_logits`` runs one step at batch size 1 without caches; ``TokenStepper``
+does the same for a whole generated text, with its weights fused and its
+buffers prepared once (what ``RNNCharGenerator.generate`` uses).
 
 Arrays that ``forward`` and ``backward`` return (logits, gradients) and keep in
 the cache are drawn from ``recurrent.BUFFERS``: they are reused by a later
@@ -433,3 +435,107 @@ def step_logits(params, spec, token_id, state=None):
     logits = x[0] @ params["W_hy"]  # (H,) @ (H, C)
     logits += params["b_y"]
     return logits, new_state
+
+
+class TokenStepper:
+    """Generation at batch size 1: one token in, the next logits out, lean.
+
+    ``step_logits`` recomputes everything from the parameter dict at each call;
+    this object prepares, once per generated text, what every step reads:
+
+    * layer 0's input projection of every token, ``table[v] = x_v W_xh + b``
+      (the ``W_xh`` row itself, or the embedding row's projection), so that a
+      step looks one row up;
+    * for each layer, one matrix ``[W_hh | W_next]`` (H, G*H + K), where
+      ``W_next`` is the next layer's ``W_xh`` or, for the last layer, the head
+      ``W_hy``: a layer's new h is multiplied once, by one matrix-vector product
+      that gives both its recurrent product for the *next* step and what the
+      layer above (or the head) needs *now*; the bias row ``[b_h | b_next]``
+      is the matrix's last row, h being kept as ``[h, 1]``, so the product
+      adds it;
+    * gate columns in the cell's ``infer_layout``, sigmoid columns halved, and
+      every buffer preallocated: a step allocates nothing.
+
+    So a one-layer model costs one matrix-vector product and about ten small
+    in-place ufunc calls per character. The state given (forward's layout, a
+    list of tuples of (1, H) arrays, or None for zeros) is copied, not changed.
+    ``logits`` (C,) are those after the state given, then after each ``step``;
+    the array is overwritten by the next step. Equals ``step_logits`` up to
+    rounding.
+    """
+
+    def __init__(self, params, spec, state=None):
+        if spec.bidirectional or spec.input_kind != "tokens":
+            raise ValueError("TokenStepper runs unidirectional token models only.")
+        cell = CELLS[spec.cell]
+        dtype = params["W_hy"].dtype
+        H, L = spec.hidden_size, spec.num_layers
+        if state is None:
+            state = zero_state(spec, 1, dtype)
+        columns, scale = cell.infer_layout(H)
+        scale = scale.astype(dtype)
+
+        def x_side(layer):  # (W_xh, b) of a layer, in the inference layout
+            prefix = f"layer{layer}."
+            b_x, _ = cell.infer_biases(params, prefix)
+            return params[prefix + "W_xh"][:, columns] * scale, b_x[columns] * scale
+
+        W0, b0 = x_side(0)
+        if "embedding" in params:
+            W0 = params["embedding"] @ W0  # (V, D) @ (D, G*H): each token's projection
+        self.table = W0 + b0  # (V, G*H)
+        self._matrices, self._outs, self._steps, self._h = [], [], [], []
+        self._states = []
+        for layer in range(L):
+            prefix = f"layer{layer}."
+            _, b_h = cell.infer_biases(params, prefix)
+            W_h, b_h = params[prefix + "W_hh"][:, columns] * scale, b_h[columns] * scale
+            W_next, b_next = x_side(layer + 1) if layer + 1 < L else (params["W_hy"], params["b_y"])
+            # the bias row rides in the product: h is stored as [h, 1]
+            M = np.concatenate([np.concatenate([W_h, W_next], axis=1), np.concatenate([b_h, b_next])[None]])
+            M = np.ascontiguousarray(M, dtype=dtype)  # (H + 1, G*H + K)
+            out = np.empty(M.shape[1], dtype=dtype)
+            h1 = np.ones(H + 1, dtype=dtype)
+            h1[:H] = state[layer][0][0]
+            st = (h1[:H],) + tuple(np.array(s[0], dtype=dtype) for s in state[layer][1:])  # (H,) copies
+            G_H = W_h.shape[1]
+            self._matrices.append(M)
+            self._outs.append(out)
+            self._states.append(st)
+            self._h.append(h1)
+            self._steps.append(cell.fused_step(out[:G_H], st, np.empty(G_H, dtype=dtype)))
+            np.dot(h1, M, out=out)
+        self._width = G_H
+        self.logits = self._outs[-1][G_H:]
+        self.step = self._bind_step()
+
+    def _bind_step(self):
+        """``step(token)``: read ``token`` (int) and return the next logits (C,),
+        the array ``logits``, overwritten by the next step. A closure over
+        local names, as this runs once per generated character."""
+        table, logits, dot = self.table, self.logits, np.dot
+        if len(self._steps) == 1:
+            (advance,), (h1,), (M,), (out,) = self._steps, self._h, self._matrices, self._outs
+
+            def step(token):
+                advance(table[token])
+                dot(h1, M, out=out)
+                return logits
+
+            return step
+        layers = list(zip(self._steps, self._h, self._matrices, self._outs))
+        # layer l + 1 reads the tail of layer l's product: its input projection
+        inputs = [None] + [out[self._width :] for out in self._outs[:-1]]
+
+        def step(token):
+            xw = table[token]
+            for (advance, h1, M, out), below in zip(layers, inputs):
+                advance(xw if below is None else below)
+                dot(h1, M, out=out)
+            return logits
+
+        return step
+
+    def state(self):
+        """The current state in forward's layout: a list of tuples of (1, H) copies."""
+        return [tuple(s[None].copy() for s in st) for st in self._states]
