@@ -6,7 +6,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import _fit_context
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, validate_params
+from sklearn.utils._param_validation import Interval, validate_parameter_constraints
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import SHARED_CONSTRAINTS, BaseRNN
@@ -24,6 +24,16 @@ MIN_UPDATES_PER_EPOCH = 50
 
 # Chunk length for scoring and prediction, where no gradient is kept.
 INFERENCE_CHUNK = 256
+
+# Arguments of generate and iter_generate, checked with "generate" as the
+# name in messages (validate_params would name a private helper instead).
+_GENERATE_CONSTRAINTS = {
+    "prompt": [str],
+    "n_chars": [Interval(Integral, 0, None, closed="left")],
+    "temperature": [Interval(Real, 0, None, closed="left")],
+    "top_k": [None, Interval(Integral, 1, None, closed="left")],
+    "random_state": ["random_state"],
+}
 
 
 def _as_documents(X, name="X"):
@@ -363,10 +373,10 @@ class RNNCharGenerator(BaseRNN):
                 "characters. Set warm_start=False to start afresh."
             )
         rng = self._generator()
+        train, valid = self._split(docs, rng)  # may raise: before any fitted attribute changes
         self._codes = codes
         self.classes_ = np.array([END] + [chr(c) for c in codes], dtype=object)
         self.vocabulary_ = {c: i for i, c in enumerate(self.classes_) if i > 0}
-        train, valid = self._split(docs, rng)
         seqs = [self._stream(ids) for ids in self._encode(train)]
         valid_seqs = [self._stream(ids) for ids in self._encode(valid)] if valid else None
         spec = self._spec()
@@ -546,7 +556,12 @@ class RNNCharGenerator(BaseRNN):
         Arguments are checked, and the prompt is read, before the first
         character is asked for. Parameters are those of :meth:`generate`.
         """
-        _check_generate_args(prompt, n_chars, temperature, top_k, random_state)
+        validate_parameter_constraints(
+            _GENERATE_CONSTRAINTS,
+            {"prompt": prompt, "n_chars": n_chars, "temperature": temperature, "top_k": top_k,
+             "random_state": random_state},
+            caller_name="generate",
+        )
         check_is_fitted(self)
         text = prompt.lower() if self.lowercase else prompt
         ids = self._encode([text], name="prompt")[0]
@@ -598,16 +613,3 @@ class RNNCharGenerator(BaseRNN):
         """
         return "".join(self.iter_generate(prompt, n_chars, temperature, top_k, random_state))
 
-
-@validate_params(
-    {
-        "prompt": [str],
-        "n_chars": [Interval(Integral, 0, None, closed="left")],
-        "temperature": [Interval(Real, 0, None, closed="left")],
-        "top_k": [None, Interval(Integral, 1, None, closed="left")],
-        "random_state": ["random_state"],
-    },
-    prefer_skip_nested_validation=True,
-)
-def _check_generate_args(prompt, n_chars, temperature, top_k, random_state):
-    """Raise InvalidParameterError naming the first bad argument of generate."""
