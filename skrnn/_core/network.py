@@ -474,31 +474,48 @@ class TokenStepper:
             state = zero_state(spec, 1, dtype)
         columns, scale = cell.infer_layout(H)
         scale = scale.astype(dtype)
+        if np.array_equal(columns, np.arange(columns.shape[0])):
+            columns = slice(None)  # PyTorch's order already: no gather
+        G_H = scale.shape[0]
+
+        def laid_out(W, out=None):
+            """W (..., G*H) in the inference layout (columns, scale), into ``out``: one pass."""
+            return np.multiply(W[..., columns], scale, out=out)
 
         def x_side(layer):  # (W_xh, b) of a layer, in the inference layout
             prefix = f"layer{layer}."
             b_x, _ = cell.infer_biases(params, prefix)
-            return params[prefix + "W_xh"][:, columns] * scale, b_x[columns] * scale
+            return params[prefix + "W_xh"], b_x
 
         W0, b0 = x_side(0)
         if "embedding" in params:
             W0 = params["embedding"] @ W0  # (V, D) @ (D, G*H): each token's projection
-        self.table = W0 + b0  # (V, G*H)
+        self.table = laid_out(W0 + b0).astype(dtype, copy=False)  # (V, G*H)
         self._matrices, self._outs, self._steps, self._h = [], [], [], []
         self._states = []
         for layer in range(L):
             prefix = f"layer{layer}."
             _, b_h = cell.infer_biases(params, prefix)
-            W_h, b_h = params[prefix + "W_hh"][:, columns] * scale, b_h[columns] * scale
-            W_next, b_next = x_side(layer + 1) if layer + 1 < L else (params["W_hy"], params["b_y"])
-            # the bias row rides in the product: h is stored as [h, 1]
-            M = np.concatenate([np.concatenate([W_h, W_next], axis=1), np.concatenate([b_h, b_next])[None]])
-            M = np.ascontiguousarray(M, dtype=dtype)  # (H + 1, G*H + K)
+            if layer + 1 < L:
+                W_next, b_next = x_side(layer + 1)
+                K = G_H
+            else:
+                W_next, b_next = params["W_hy"], params["b_y"]
+                K = W_next.shape[1]
+            # One (H + 1, G*H + K) matrix; the bias row rides in the product, h being stored as [h, 1].
+            M = np.empty((H + 1, G_H + K), dtype=dtype)
+            laid_out(params[prefix + "W_hh"], out=M[:H, :G_H])
+            laid_out(b_h, out=M[H, :G_H])
+            if layer + 1 < L:
+                laid_out(W_next, out=M[:H, G_H:])
+                laid_out(b_next, out=M[H, G_H:])
+            else:
+                M[:H, G_H:] = W_next
+                M[H, G_H:] = b_next
             out = np.empty(M.shape[1], dtype=dtype)
             h1 = np.ones(H + 1, dtype=dtype)
             h1[:H] = state[layer][0][0]
             st = (h1[:H],) + tuple(np.array(s[0], dtype=dtype) for s in state[layer][1:])  # (H,) copies
-            G_H = W_h.shape[1]
             self._matrices.append(M)
             self._outs.append(out)
             self._states.append(st)
