@@ -45,9 +45,17 @@ DATASETS = {
     "yelp": ("sentiment_yelp.tsv", "rel", 0.03),
 }
 
-# The settings benchmarked, which differ from the defaults only where said.
+# The settings benchmarked: the defaults plus random_state, except where said.
+# SMS (5,574 messages, about 9,000 words): early_stopping=True and
+# batch_size=32, for fit time only. With the defaults' loss-based stopping its
+# noisy minibatch loss keeps "improving" by tol for 30-50 epochs while the
+# held-out accuracy peaks after about 10; and batch_size=16 doubles the
+# solver steps per epoch. Measured on fold 1 at load ~1: defaults 0.986 in
+# 47 s (batch 32, no early stopping); early stopping, batch 16: 0.986 in 60 s
+# (5 folds: 333 s, over the 5-minute bar); early stopping, batch 32: 0.987
+# in 16 s.
 SKRNN_PARAMS = {
-    "sms": dict(random_state=0),
+    "sms": dict(random_state=0, early_stopping=True, batch_size=32),
     "amazon": dict(random_state=0),
     "imdb": dict(random_state=0),
     "yelp": dict(random_state=0),
@@ -109,6 +117,7 @@ def main(argv=None):
     print(header)
     print("-" * len(header))
     all_pass = True
+    started = time.perf_counter()
     with threadpool_limits(limits=1, user_api="blas"):
         for name in names:
             filename, kind, bar = DATASETS[name]
@@ -135,7 +144,11 @@ def main(argv=None):
             )
     if args.quick:
         print("(--quick: a smoke run; the bars apply to the full run)")
-    print(f"skrnn settings: {json.dumps({**SKRNN_PARAMS[names[0]], **args.params}) if names else '{}'}")
+    print(f"skrnn settings: the defaults of RNNSequenceClassifier plus, per data set:")
+    for name in names:
+        print(f"  {name:<8} {json.dumps({**SKRNN_PARAMS[name], **args.params})}")
+    print(f"load average (1, 5, 15 min) at the end: {'%.2f %.2f %.2f' % os.getloadavg()}; "
+          f"{time.perf_counter() - started:.0f} s in all")
     return 0 if all_pass or args.quick else 1
 
 

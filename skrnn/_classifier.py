@@ -48,11 +48,14 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
         short-term memory.
     num_layers : int, default=1
         Number of stacked recurrent layers.
-    embedding_dim : int, default=None
+    embedding_dim : int, default=64
         For text and token ids: size of a learned embedding of each token
         before the first layer. None feeds the token id directly to the first
         layer (its weights then act as the embedding, as for a one-hot input).
-        Ignored for numeric input.
+        Ignored for numeric input. The default of 64 generalises better on
+        small text sets than None and trains faster on large vocabularies
+        (the solver updates a (vocabulary, 64) table instead of a
+        (vocabulary, gates * hidden_size) one).
     bidirectional : bool, default=False
         Also run each layer over the sequence in reverse and concatenate the
         two directions' outputs.
@@ -73,11 +76,13 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
         Decay rate of the first-moment estimate for ``solver="adam"``.
     beta_2 : float, default=0.999
         Decay rate of the second-moment estimate for ``solver="adam"``.
-    alpha : float, default=1e-3
+    alpha : float, default=3e-4
         Strength of the L2 penalty ``0.5 * alpha * ||W||^2`` added to the loss
         of every minibatch (biases are not penalised).
-    batch_size : int, default=32
-        Sequences per minibatch (the last one may be smaller).
+    batch_size : int, default=16
+        Sequences per minibatch (the last one may be smaller). Small
+        minibatches regularise: on sets of about 1,000 sentences 16 scores
+        higher than 32 (see ``benchmarks/results/text_classification.txt``).
     max_iter : int, default=200
         Maximum number of epochs (passes over the training data).
     tol : float, default=1e-4
@@ -242,7 +247,7 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
         *,
         cell="gru",
         num_layers=1,
-        embedding_dim=None,
+        embedding_dim=64,
         bidirectional=False,
         dropout=0.0,
         pooling="max",
@@ -251,8 +256,8 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
         momentum=0.9,
         beta_1=0.9,
         beta_2=0.999,
-        alpha=1e-3,
-        batch_size=32,
+        alpha=3e-4,
+        batch_size=16,
         max_iter=200,
         tol=1e-4,
         n_iter_no_change=10,
