@@ -25,8 +25,9 @@ def test_gated_cells_remember_the_first_of_50_symbols(cell):
     X_train, y_train = _first_symbol_task(512, seed=0)
     X_test, y_test = _first_symbol_task(256, seed=1)
     clf = RNNSequenceClassifier(
-        cell=cell, hidden_size=16, pooling="last", learning_rate=0.01,
-        max_iter=40, n_iter_no_change=40, random_state=0,
+        cell=cell, hidden_size=16, embedding_dim=None, pooling="last",
+        learning_rate=0.01, alpha=1e-3, batch_size=32, max_iter=40,
+        n_iter_no_change=40, random_state=0,
     ).fit(X_train, y_train)
     # Nothing after the first step carries the label: chance is 0.5.
     assert clf.score(X_test, y_test) >= 0.95
