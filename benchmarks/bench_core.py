@@ -46,8 +46,8 @@ with ``torch.set_num_threads`` equal to the BLAS threads given to NumPy.
 Generation
 ----------
 A sampling loop at batch size 1: one character at a time, the state carried,
-the next id drawn from softmax(logits). skrnn uses ``network.step_logits``
-(no caches) and ``sampling.sample_next``; torch runs the same modules under
+the next id drawn from softmax(logits). skrnn runs what ``generate`` runs,
+``network.TokenStepper`` and ``sampling.Sampler``; torch runs the same modules under
 ``torch.inference_mode`` with ``torch.multinomial``. Throughput in tokens/s.
 
 Bars (issue): training skrnn/torch >= 2.0 (RNN, H=64 and 128), >= 1.1 (RNN,
@@ -65,10 +65,10 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from skrnn._core.losses import softmax_cross_entropy
-from skrnn._core.network import NetworkSpec, backward, forward, init_params, step_logits
+from skrnn._core.network import NetworkSpec, TokenStepper, backward, forward, init_params
 from skrnn._core.optimizers import Adam
 from skrnn._core.recurrent import BUFFERS
-from skrnn._core.sampling import sample_next
+from skrnn._core.sampling import Sampler
 
 try:
     import torch
@@ -151,11 +151,12 @@ class SkrnnGenerator:
         self.params = init_params(self.spec, np.random.default_rng(0), np.float32)
 
     def run(self, n_tokens):
-        rng = np.random.default_rng(0)
-        state, token = None, 0
+        # What RNNCharGenerator.generate runs per character: prepared once, then one step and one draw.
+        sample = Sampler(np.random.default_rng(0), V, block=min(n_tokens, 256), dtype=np.float32).draw
+        stepper = TokenStepper(self.params, self.spec)
+        step, logits = stepper.step, stepper.logits
         for _ in range(n_tokens):
-            logits, state = step_logits(self.params, self.spec, token, state)
-            token = sample_next(logits, rng)
+            logits = step(sample(logits))
 
 
 class TorchGenerator:
