@@ -119,7 +119,11 @@ def selection_matrix(ids, n_rows, dtype):
     M = ids.shape[0]
     # Column j holds one entry, at row ids[j]: the compressed-column arrays are
     # ready as they are, with no sorting (2-3x faster to build than from COO).
-    return sparse.csc_matrix((np.ones(M, dtype=dtype), ids, np.arange(M + 1)), shape=(n_rows, M))
+    # Indices in scipy's own index dtype: given int64, it checks and converts
+    # them, which cost more than the product itself.
+    index = np.int32 if max(M, n_rows) < 2**31 - 1 else np.int64
+    indptr = np.arange(M + 1, dtype=index)
+    return sparse.csc_matrix((np.ones(M, dtype=dtype), ids.astype(index, copy=False), indptr), shape=(n_rows, M))
 
 
 def scatter_rows(ids, values, n_rows):
@@ -200,15 +204,15 @@ def forward(params, spec, X, lengths, state0=None, *, dropout=0.0, rng=None):
     if state0 is None:
         state0 = zero_state(spec, N, dtype)
     # Sort rows by decreasing length so each step's live rows are a prefix.
-    order = np.argsort(-lengths, kind="stable")
-    is_sorted = bool(np.all(order == np.arange(N)))
+    is_sorted = bool(np.all(lengths[:-1] >= lengths[1:]))
+    order = None if is_sorted else np.argsort(-lengths, kind="stable")
     if not is_sorted:
         X, lengths = X[order], lengths[order]
         state0 = [tuple(s[order] for s in st) for st in state0]
     n_active = active_rows(lengths, T)
     use_dropout = dropout > 0 and rng is not None
     cache = {
-        "spec": spec, "order": None if is_sorted else order, "lengths": lengths,
+        "spec": spec, "order": order, "lengths": lengths,
         "n_active": n_active, "state0": state0, "layers": [], "dtype": dtype,
     }
     rev = _reverse_index(lengths, T) if spec.bidirectional else None

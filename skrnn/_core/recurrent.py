@@ -223,8 +223,7 @@ def layer_forward(cell, xw, n_active, params, state0):
     for name, s0 in zip(("h", "c"), state0):
         ws[name][0] = s0
     W = forward_weights(params["W_hh"], cell)  # (G, H, H)
-    for t in range(T):
-        n = n_active[t]
+    for t, n in enumerate(n_active.tolist()):  # Python ints: cheaper to compare and slice with
         if n < N:  # rows that have ended: zero outputs, and finite caches for backward_prepare
             for a in ws.values():
                 _zero_rows(a, T, t, n)
@@ -259,8 +258,8 @@ def layer_backward(cell, dh_out, n_active, params, ws):
     dhw = take((G, T, N, H), dtype)
     dxw = take((cell.n_input_only, T, N, H), dtype) if cell.n_input_only else None
     local = cell.backward_prepare(ws, dhw, dxw, take)
-    for t in range(T):  # padded rows: zero gradients, so they add nothing to dW
-        n = n_active[t]
+    n_active = n_active.tolist()
+    for t, n in enumerate(n_active):  # padded rows: zero gradients, so they add nothing to dW
         if n < N:
             dhw[:, t, n:] = 0
             if dxw is not None:
@@ -274,7 +273,7 @@ def layer_backward(cell, dh_out, n_active, params, ws):
     dh = dstate[0]
     scratch = take((G, N, H), dtype)
     rec = np.empty((N, H), dtype=dtype)
-    last = int(np.count_nonzero(n_active)) - 1  # the last step any row reaches
+    last = T - n_active.count(0) - 1  # the last step any row reaches (counts never increase)
     for t in range(last, -1, -1):
         n = n_active[t]
         if t < last:  # the recurrent path from step t + 1: sum_k dhw_k @ W_k.T
