@@ -5,9 +5,14 @@ cross-entropy, backward, Adam update. The configuration is a character-level
 language model: vocabulary V=65, batch N=32, T=64 steps, float32, hidden sizes
 H in {64, 128, 256, 512}, one layer, ``pooling=None``.
 
-    python benchmarks/bench_core.py                 # everything, 1 BLAS thread
+    python benchmarks/bench_core.py                 # everything, NumPy's BLAS threads
     python benchmarks/bench_core.py --quick --cells rnn --sizes 64 128
-    python benchmarks/bench_core.py --threads 2
+    python benchmarks/bench_core.py --threads 1     # steadier when other jobs share the cores
+
+Threads: torch gets as many as NumPy's BLAS, which by default has one per
+core (2 on the 2-core machine the bars are set for); skrnn's time loop
+chooses its own count within that (``recurrent.loop_threads``). On a machine
+that other jobs load, ``--threads 1`` gives steadier figures.
 
 Columns
 -------
@@ -15,6 +20,10 @@ skrnn tok/s, torch tok/s  N*T / median step time (medians of ``--repeats``
                           measurements, skrnn and torch interleaved A,B,A,B so
                           that load from other processes hits both alike)
 ratio                     skrnn / torch (higher is better for skrnn)
+ceiling                   torch's step time over that of the step's matrix
+                          products alone (``BlasFloor``: the same products,
+                          shapes and BLAS threads, nothing else): the highest
+                          ratio any NumPy design could reach on this machine
 %GEMM                     skrnn tok/s over this machine's GEMM bound:
                           measured float32 GEMM flop/s divided by the flops of
                           a token, 6 * (G*H*H + H*V) (a multiply-add is 2 flops;
@@ -62,12 +71,12 @@ import time
 import tracemalloc
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from skrnn._core.losses import softmax_cross_entropy
 from skrnn._core.network import NetworkSpec, TokenStepper, backward, forward, init_params
 from skrnn._core.optimizers import Adam
-from skrnn._core.recurrent import BUFFERS
+from skrnn._core.recurrent import BUFFERS, blas_limit, loop_threads
 from skrnn._core.sampling import Sampler
 
 try:
@@ -99,6 +108,12 @@ def gemm_flops(seconds=0.3):
     return 2 * n**3 / best
 
 
+def numpy_blas_threads():
+    """Threads NumPy's BLAS runs with now (its default: one per core)."""
+    info = [lib for lib in threadpool_info() if lib["user_api"] == "blas" and "numpy" in lib["filepath"]]
+    return max((lib["num_threads"] for lib in info), default=1)
+
+
 def make_batch(seed):
     rng = np.random.default_rng(seed)
     X = rng.integers(0, V, size=(N, T))
@@ -121,6 +136,41 @@ class SkrnnTrainer:
         grads = backward(self.params, dlogits, cache)
         self.opt.step(grads)
         return loss
+
+
+class BlasFloor:
+    """The matrix products of one skrnn training step, and nothing else.
+
+    Same shapes, order and BLAS thread choice as the step: T recurrent
+    products forward and T - 1 backward, (N, H) @ (G, H, H); the output
+    projection, its two gradients, and the recurrent-weight gradient. No
+    elementwise work, no Python beyond the calls, no allocation. Its time is
+    what any NumPy design pays on this machine's BLAS, so torch's time over
+    it is the highest ratio such a design could reach.
+    """
+
+    def __init__(self, cell, H):
+        G, rng = GATES[cell], np.random.default_rng(0)
+        f32 = lambda *shape: rng.standard_normal(shape, dtype=np.float32)  # noqa: E731
+        self.h, self.W, self.W_T = f32(T + 1, N, H), f32(G, H, H), f32(G, H, H)
+        self.gates, self.dgates = f32(G, T, N, H), f32(G, T, N, H)
+        self.W_hy, self.logits, self.drep = f32(H, V), f32(T * N, V), f32(T * N, H)
+        self.dW_hy, self.dW_hh, self.scratch = f32(H, V), f32(G, H, H), f32(G, N, H)
+        self.loop_threads = loop_threads(N, H, G)
+
+    def step(self):
+        h, W, gates, H = self.h, self.W, self.gates, self.h.shape[-1]
+        h2d = h[1:].reshape(T * N, H)
+        with blas_limit(self.loop_threads):
+            for t in range(T):
+                np.matmul(h[t], W, out=gates[:, t])  # (N, H) @ (G, H, H)
+        np.matmul(h2d, self.W_hy, out=self.logits)
+        np.matmul(h2d.T, self.logits, out=self.dW_hy)
+        np.matmul(self.logits, self.W_hy.T, out=self.drep)
+        with blas_limit(self.loop_threads):
+            for t in range(T - 1, 0, -1):
+                np.matmul(self.dgates[:, t], self.W_T, out=self.scratch)  # (G, N, H) @ (G, H, H)
+        np.matmul(h[:-1].reshape(T * N, H).T, self.dgates.reshape(-1, T * N, H), out=self.dW_hh)
 
 
 class TorchTrainer:
@@ -224,20 +274,20 @@ def verdict(ratio, bar):
 def training_rows(cells, sizes, repeats, budget, flops):
     """Print one row per cell and size; return the number of failed bars."""
     print("\ntraining step (forward + cross-entropy + backward + Adam), tokens/s")
-    print(f"{'cell':5} {'H':>4} {'skrnn':>9} {'torch':>9} {'ratio':>6} {'%GEMM':>6} {'peak MB':>8}  bar")
+    print(f"{'cell':5} {'H':>4} {'skrnn':>9} {'torch':>9} {'ratio':>6} {'%GEMM':>6} {'ceiling':>8} {'peak MB':>8}  bar")
     failures = 0
     for cell in cells:
         for H in sizes:
             ours = SkrnnTrainer(cell, H)
-            fns = [ours.step] + ([TorchTrainer(cell, H).step] if torch else [])
+            fns = [ours.step, BlasFloor(cell, H).step] + ([TorchTrainer(cell, H).step] if torch else [])
             tok = [N * T / t for t in interleaved(fns, repeats, budget)]
             bound = flops / (6 * (GATES[cell] * H * H + H * V))  # tokens/s at the GEMM rate
-            ratio = tok[0] / tok[1] if torch else float("nan")
+            ratio, ceiling = (tok[0] / tok[2], tok[1] / tok[2]) if torch else (float("nan"),) * 2
             bar = TRAIN_BARS.get((cell, H)) if torch else None
             failures += bool(bar) and ratio < bar
-            torch_col = f"{tok[1]:9.0f}" if torch else f"{'-':>9}"
+            torch_col = f"{tok[2]:9.0f}" if torch else f"{'-':>9}"
             print(f"{cell:5} {H:4d} {tok[0]:9.0f} {torch_col} {ratio:6.2f} "
-                  f"{100 * tok[0] / bound:5.0f}% {peak_mb(ours.step):8.1f}  {verdict(ratio, bar)}")
+                  f"{100 * tok[0] / bound:5.0f}% {ceiling:8.2f} {peak_mb(ours.step):8.1f}  {verdict(ratio, bar)}")
     return failures
 
 
@@ -261,7 +311,8 @@ def generation_rows(cells, sizes, repeats, budget, n_tokens):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--threads", type=int, default=1, help="BLAS and torch threads (default 1)")
+    parser.add_argument("--threads", type=int, default=numpy_blas_threads(),
+                        help="BLAS and torch threads (default: NumPy's BLAS thread count, %(default)s here)")
     parser.add_argument("--cells", nargs="+", default=["rnn", "gru", "lstm"], choices=list(GATES))
     parser.add_argument("--sizes", nargs="+", type=int, default=[64, 128, 256, 512])
     parser.add_argument("--repeats", type=int, default=7, help="measurements per row, median taken")
