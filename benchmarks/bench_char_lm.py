@@ -21,9 +21,10 @@ names.txt, makemore's protocol
     the estimator's defaults (H=128, Adam lr 0.002, 32 lanes) with early
     stopping (``n_iter_no_change=5``) and ``max_iter=40``, which early stopping
     never reaches; each fit prints its parameters and which differ from the
-    defaults. On a machine loaded by other jobs, pass ``--threads 1``: the
-    LSTM's per-step product at H=128 gets two BLAS threads, and a two-thread
-    BLAS sharing its cores with other processes slows down many times over.
+    defaults. At H=128 with 32 lanes the core runs the fit on one BLAS thread
+    whatever ``--threads`` says (``recurrent.loop_threads``); at larger sizes,
+    on a machine loaded by other jobs, pass ``--threads 1``: a two-thread BLAS
+    sharing its cores with other processes slows down many times over.
     Bars: vanilla RNN <= 2.10 within 10 minutes; GRU and LSTM <= 2.00 within 15.
 
 tinyshakespeare.txt, side by side with torch

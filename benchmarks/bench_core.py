@@ -156,7 +156,7 @@ class BlasFloor:
         self.gates, self.dgates = f32(G, T, N, H), f32(G, T, N, H)
         self.W_hy, self.logits, self.drep = f32(H, V), f32(T * N, V), f32(T * N, H)
         self.dW_hy, self.dW_hh, self.scratch = f32(H, V), f32(G, H, H), f32(G, N, H)
-        self.loop_threads = loop_threads(N, H, G)
+        self.loop_threads = loop_threads(N, H)
 
     def step(self):
         h, W, gates, H = self.h, self.W, self.gates, self.h.shape[-1]

@@ -226,7 +226,7 @@ def forward(params, spec, X, lengths, state0=None, *, dropout=0.0, rng=None):
         inp = np.ascontiguousarray(X.transpose(1, 0, 2), dtype=dtype)  # (T, N, D)
 
     states = []
-    n_threads = loop_threads(N, spec.hidden_size, cell.n_gates)
+    n_threads = loop_threads(N, spec.hidden_size)
     with blas_limit(n_threads):
         for layer in range(spec.num_layers):
             if layer > 0 and use_dropout:
@@ -343,7 +343,7 @@ def backward(params, dlogits, cache):
     H = spec.hidden_size
     rev = cache["rev"]
 
-    n_threads = loop_threads(N, H, cell.n_gates)
+    n_threads = loop_threads(N, H)
     with blas_limit(n_threads):
         dl = dlogits.reshape(-1, C)
         grads["W_hy"] = rep.reshape(-1, Hd).T @ dl  # (Hd, M) @ (M, C)

@@ -47,17 +47,23 @@ def _blas_libraries():
     return _BLAS_LIBRARIES
 
 
-def loop_threads(n_rows, hidden_size, n_gates):
-    """BLAS threads for the per-step product ``(n_rows, H) @ (H, G*H)``.
+def loop_threads(n_rows, hidden_size):
+    """BLAS threads for a training step whose time loop multiplies ``(n_rows, H) @ (H, H)``.
 
     Measured on a 2-core machine: up to H=128 a second thread gains nothing
     (4.5 vs 4.4 us per step at H=64), from H=256 it gains 1.4-1.5x when the
     second core is idle, and when another process holds that core a 2-thread
-    BLAS collapses while a 1-thread one does not. So: one thread for small
-    products, otherwise never more than the caller already allows (loky, Dask
-    and Ray workers run with one).
+    BLAS collapses while a 1-thread one does not (with another job on the
+    second core, an LSTM training step at H=128 took 89 ms with its four
+    gate products on two threads, 17-19 ms on one). So: one thread for small products,
+    otherwise never more than the caller already allows (loky, Dask and Ray
+    workers run with one). The gates of a GRU or LSTM are separate products
+    of that shape, so their number does not matter. The caller holds the
+    whole step at this count, the large products too: under that load an RNN
+    step at H=128 took 72 ms with only its large products on two threads,
+    13 ms with all on one.
     """
-    if n_rows * hidden_size * hidden_size * n_gates < 32 * 256 * 256:
+    if n_rows * hidden_size * hidden_size < 32 * 256 * 256:
         return 1
     return max(1, min((lib.get_num_threads() for lib in _blas_libraries()), default=1))
 
