@@ -38,8 +38,11 @@ tinyshakespeare.txt, side by side with torch
     machinery (``_segments`` and ``_ticks``, as ``fit`` makes them) and both
     loops read that list, skrnn through ``_training.train_step`` (the function
     ``fit`` calls), torch through its usual loop. Each library starts from its
-    own default initialisation (``--same-init`` copies torch's initial weights
-    into skrnn, to tell initialisation from implementation). The two steps run
+    own default initialisation: skrnn's is fit's (``init_params``, then the
+    output bias at the training characters' centred log-frequencies,
+    ``_prior_bias``), torch's its modules' defaults (head bias near zero).
+    ``--same-init`` copies torch's initial weights into skrnn, to tell
+    initialisation from implementation. The two steps run
     interleaved, each timed alone, so load from other processes hits both
     alike; both are pinned to ``--threads`` (default 1). Validation reads the
     whole held-out tail as one stream from a zero state: skrnn through
@@ -69,7 +72,7 @@ from sklearn.exceptions import ConvergenceWarning
 from _common import data_file, median_seconds, pinned_threads, torch
 from skrnn import RNNCharGenerator
 from skrnn._core.network import NetworkSpec, init_params
-from skrnn._generator import END, _reset_rows, _segments, _step_weights, _ticks
+from skrnn._generator import END, _prior_bias, _reset_rows, _segments, _step_weights, _ticks
 from skrnn._training import make_optimizer, train_step
 
 if torch is not None:
@@ -125,6 +128,13 @@ def char_model(alphabet, params, **kwargs):
     assert {k: v.shape for k, v in model.weights_.items()} == {k: v.shape for k, v in params.items()}
     model.weights_ = params
     return model
+
+
+def skrnn_init(spec, stream, seed=0):
+    """skrnn's initial parameters for training on ``stream``, as ``RNNCharGenerator.fit`` makes them."""
+    params = init_params(spec, np.random.default_rng(seed))
+    params["b_y"][...] = _prior_bias([stream], spec.n_outputs, params["b_y"].dtype)
+    return params
 
 
 def torch_model(cell, V, H, seed=0):
@@ -326,7 +336,8 @@ def run_shakespeare(cells, quick, threads, steps, same_init):
 
 def shakespeare_cell(cell, alphabet, train_text, valid_text, setup, steps, quick, threads, same_init):
     V, H = len(alphabet) + 1, setup["hidden_size"]
-    batches = one_pass(encode(train_text, alphabet), setup)
+    stream = encode(train_text, alphabet)
+    batches = one_pass(stream, setup)
     per_pass = len(batches)
     steps = steps or (20 if quick else per_pass)
     batches = (batches * -(-steps // per_pass))[:steps]  # further passes repeat the first
@@ -334,7 +345,7 @@ def shakespeare_cell(cell, alphabet, train_text, valid_text, setup, steps, quick
     have_torch = torch is not None
     if have_torch:
         rnn, head = torch_model(cell, V, H)
-    params = torch_to_skrnn(cell, rnn, head) if same_init else init_params(spec, np.random.default_rng(0))
+    params = torch_to_skrnn(cell, rnn, head) if same_init else skrnn_init(spec, stream)
     print(f"\n== tinyshakespeare.txt, {cell}: H={H}, V={V}, {len(train_text):,} train / {len(valid_text):,} "
           f"validation characters; {steps} steps of {setup['batch_size']}x{setup['seq_length']} "
           f"({steps / per_pass:.2f} passes), Adam lr={setup['learning_rate']}, clip {CLIP}, "

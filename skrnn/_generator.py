@@ -125,6 +125,30 @@ def _ticks(seqs, lanes, chunk):
         yield X, targets, lengths, starts, ends
 
 
+def _prior_bias(seqs, n_classes, dtype):
+    """(n_classes,) output bias at which the untrained model predicts the
+    training characters' frequencies: centred log-frequencies of the targets
+    (``seq[1:]`` of each stream, END included), add-one smoothed.
+
+    Starting ``b_y`` at zero leaves the frequencies to be learned, and Adam
+    moves a weight by about ``learning_rate`` per update: over one pass of
+    tinyshakespeare (491 updates at 0.002) ``b_y`` moved less than 0.1, while
+    the log-frequencies span about 11 nats (END, once in a million
+    characters, at the bottom). The network then keeps the frequencies in its
+    state instead: an LSTM (forget-gate bias 1) did so in self-sustaining cells
+    (|c| up to about 15) that a rare stretch of input flipped into a second stable
+    state in which END and rare characters were the likeliest, and it never
+    left that state (validation loss 5.90 instead of 2.16 for 6 of 8 seeds).
+    Starting from the prior, no seed of 8 fell into it (|c| at most about 5), and the
+    validation loss after one pass was lower for all three cells.
+    """
+    counts = np.ones(n_classes)
+    for seq in seqs:
+        counts += np.bincount(seq[1:], minlength=n_classes)
+    log_p = np.log(counts / counts.sum())
+    return (log_p - log_p.mean()).astype(dtype)
+
+
 def _reset_rows(states, starts):
     """Zero the carried state of rows that begin a new segment."""
     keep = (~starts)[:, None]
@@ -147,6 +171,9 @@ class RNNCharGenerator(BaseRNN):
     ``seq_length`` characters with truncated backpropagation through time,
     carrying the hidden state from one chunk to the next, as char-rnn does;
     short documents are independent streams that each start from a zero state.
+    The weights start at random and the output bias at the logarithm of the
+    training characters' frequencies, so that training begins from the
+    characters' prior rather than from a uniform guess.
 
     Parameters
     ----------
@@ -380,7 +407,10 @@ class RNNCharGenerator(BaseRNN):
         seqs = [self._stream(ids) for ids in self._encode(train)]
         valid_seqs = [self._stream(ids) for ids in self._encode(valid)] if valid else None
         spec = self._spec()
+        fresh = not self._is_warm()
         params, optimizer = self._start_training(spec, rng)
+        if fresh:  # the output bias starts at the characters' frequencies (see _prior_bias)
+            params["b_y"][...] = _prior_bias(seqs, len(self.classes_), params["b_y"].dtype)
         counted = {"chars": 0}
 
         chars_per_pass = sum(len(s) - 1 for s in seqs)
