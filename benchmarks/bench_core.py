@@ -141,7 +141,7 @@ class SkrnnTrainer:
 class BlasFloor:
     """The matrix products of one skrnn training step, and nothing else.
 
-    Same shapes, order and BLAS thread choice as the step: T recurrent
+    Same shapes, order and BLAS threads as the step: T recurrent
     products forward and T - 1 backward, (N, H) @ (G, H, H); the output
     projection, its two gradients, and the recurrent-weight gradient. No
     elementwise work, no Python beyond the calls, no allocation. Its time is
@@ -161,16 +161,15 @@ class BlasFloor:
     def step(self):
         h, W, gates, H = self.h, self.W, self.gates, self.h.shape[-1]
         h2d = h[1:].reshape(T * N, H)
-        with blas_limit(self.loop_threads):
+        with blas_limit(self.loop_threads):  # as skrnn's step: all of it at the loop's thread count
             for t in range(T):
                 np.matmul(h[t], W, out=gates[:, t])  # (N, H) @ (G, H, H)
-        np.matmul(h2d, self.W_hy, out=self.logits)
-        np.matmul(h2d.T, self.logits, out=self.dW_hy)
-        np.matmul(self.logits, self.W_hy.T, out=self.drep)
-        with blas_limit(self.loop_threads):
+            np.matmul(h2d, self.W_hy, out=self.logits)
+            np.matmul(h2d.T, self.logits, out=self.dW_hy)
+            np.matmul(self.logits, self.W_hy.T, out=self.drep)
             for t in range(T - 1, 0, -1):
                 np.matmul(self.dgates[:, t], self.W_T, out=self.scratch)  # (G, N, H) @ (G, H, H)
-        np.matmul(h[:-1].reshape(T * N, H).T, self.dgates.reshape(-1, T * N, H), out=self.dW_hh)
+            np.matmul(h[:-1].reshape(T * N, H).T, self.dgates.reshape(-1, T * N, H), out=self.dW_hh)
 
 
 class TorchTrainer:
@@ -243,12 +242,20 @@ def timed(fn, reps):
     return (time.perf_counter() - t0) / reps
 
 
-def interleaved(fns, repeats, budget):
-    """Median seconds per call of each fn, measured A, B, A, B, ..."""
+def interleaved(fns, repeats, budget, settle=0.0):
+    """Median seconds per call of each fn, measured A, B, A, B, ...
+
+    With several threads, each measurement waits ``settle`` seconds first:
+    a BLAS or OpenMP pool keeps its worker threads spinning for a while after
+    a call, and those of the library measured before would take the cores
+    from the one measured now (measured: torch's step at 2 threads ran at half
+    speed right after NumPy's 2-thread products).
+    """
     reps = [calibrate(fn, budget) for fn in fns]
     times = [[] for _ in fns]
     for _ in range(repeats):
         for k, fn in enumerate(fns):
+            time.sleep(settle)
             times[k].append(timed(fn, reps[k]))
     return [statistics.median(t) for t in times]
 
@@ -271,7 +278,7 @@ def verdict(ratio, bar):
     return f"{'PASS' if ratio >= bar else 'FAIL'} (>= {bar})"
 
 
-def training_rows(cells, sizes, repeats, budget, flops):
+def training_rows(cells, sizes, repeats, budget, flops, settle):
     """Print one row per cell and size; return the number of failed bars."""
     print("\ntraining step (forward + cross-entropy + backward + Adam), tokens/s")
     print(f"{'cell':5} {'H':>4} {'skrnn':>9} {'torch':>9} {'ratio':>6} {'%GEMM':>6} {'ceiling':>8} {'peak MB':>8}  bar")
@@ -280,7 +287,7 @@ def training_rows(cells, sizes, repeats, budget, flops):
         for H in sizes:
             ours = SkrnnTrainer(cell, H)
             fns = [ours.step, BlasFloor(cell, H).step] + ([TorchTrainer(cell, H).step] if torch else [])
-            tok = [N * T / t for t in interleaved(fns, repeats, budget)]
+            tok = [N * T / t for t in interleaved(fns, repeats, budget, settle)]
             bound = flops / (6 * (GATES[cell] * H * H + H * V))  # tokens/s at the GEMM rate
             ratio, ceiling = (tok[0] / tok[2], tok[1] / tok[2]) if torch else (float("nan"),) * 2
             bar = TRAIN_BARS.get((cell, H)) if torch else None
@@ -330,7 +337,8 @@ def main(argv=None):
         print(f"V={V} N={N} T={T} float32, {args.threads} thread(s); "
               f"float32 GEMM {flops / 1e9:.0f} GFLOP/s; torch {torch.__version__ if torch else 'absent'}")
         if not args.no_train:
-            failures += training_rows(args.cells, args.sizes, repeats, budget, flops)
+            settle = 0.3 if args.threads > 1 else 0.0  # see interleaved
+            failures += training_rows(args.cells, args.sizes, repeats, budget, flops, settle)
         if not args.no_generate:
             n_tokens = 200 if args.quick else 1000
             failures += generation_rows(args.cells, args.sizes, repeats, budget, n_tokens)
