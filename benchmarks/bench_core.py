@@ -5,14 +5,17 @@ cross-entropy, backward, Adam update. The configuration is a character-level
 language model: vocabulary V=65, batch N=32, T=64 steps, float32, hidden sizes
 H in {64, 128, 256, 512}, one layer, ``pooling=None``.
 
-    python benchmarks/bench_core.py                 # everything, NumPy's BLAS threads
+    python benchmarks/bench_core.py                 # everything, 1 BLAS thread
     python benchmarks/bench_core.py --quick --cells rnn --sizes 64 128
-    python benchmarks/bench_core.py --threads 1     # steadier when other jobs share the cores
+    python benchmarks/bench_core.py --threads 2     # both cores, both libraries
 
-Threads: torch gets as many as NumPy's BLAS, which by default has one per
-core (2 on the 2-core machine the bars are set for); skrnn's time loop
-chooses its own count within that (``recurrent.loop_threads``). On a machine
-that other jobs load, ``--threads 1`` gives steadier figures.
+Threads: torch always gets as many as NumPy's BLAS is given. The default is
+one: figures on a shared machine are steadier, and it is what skrnn itself
+uses up to H=128 whatever it is allowed (``recurrent.loop_threads``: a
+two-thread BLAS collapses when another job holds the second core). With
+``--threads 2`` torch spreads every step over both cores while skrnn keeps
+steps up to H=128 on one, and the ratios drop accordingly (see
+``results/core.txt``).
 
 Columns
 -------
@@ -71,7 +74,7 @@ import time
 import tracemalloc
 
 import numpy as np
-from threadpoolctl import threadpool_info, threadpool_limits
+from threadpoolctl import threadpool_limits
 
 from skrnn._core.losses import softmax_cross_entropy
 from skrnn._core.network import NetworkSpec, TokenStepper, backward, forward, init_params
@@ -106,12 +109,6 @@ def gemm_flops(seconds=0.3):
         np.matmul(a, b, out=c)
         best = min(best, time.perf_counter() - t0)
     return 2 * n**3 / best
-
-
-def numpy_blas_threads():
-    """Threads NumPy's BLAS runs with now (its default: one per core)."""
-    info = [lib for lib in threadpool_info() if lib["user_api"] == "blas" and "numpy" in lib["filepath"]]
-    return max((lib["num_threads"] for lib in info), default=1)
 
 
 def make_batch(seed):
@@ -320,8 +317,7 @@ def generation_rows(cells, sizes, repeats, budget, n_tokens):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--threads", type=int, default=numpy_blas_threads(),
-                        help="BLAS and torch threads (default: NumPy's BLAS thread count, %(default)s here)")
+    parser.add_argument("--threads", type=int, default=1, help="BLAS and torch threads (default 1)")
     parser.add_argument("--cells", nargs="+", default=["rnn", "gru", "lstm"], choices=list(GATES))
     parser.add_argument("--sizes", nargs="+", type=int, default=[64, 128, 256, 512])
     parser.add_argument("--repeats", type=int, default=7, help="measurements per row, median taken")
