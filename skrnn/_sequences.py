@@ -97,9 +97,11 @@ def infer_input_type(X, *, name="X"):
     if dense is not None and dense.dtype != object:
         return "tokens" if dense.dtype.kind in "iu" else "numeric"
     try:
-        kinds = {np.asarray(item).dtype.kind for item in items}
+        arrays = [np.asarray(item) for item in items]
     except ValueError:
         return "numeric"
+    # An empty sequence is float64 to NumPy whatever its neighbours hold: it says nothing.
+    kinds = {a.dtype.kind for a in arrays if a.size}
     return "tokens" if kinds and kinds <= set("iu") else "numeric"
 
 

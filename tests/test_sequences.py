@@ -35,6 +35,8 @@ class Holder(BaseEstimator):
         (np.array([[1, 2], [3, 0]]), "tokens"),
         (np.array([[1, 2], [3, 0]], dtype=np.uint8), "tokens"),
         ([[1, 2], [3]], "tokens"),
+        ([[1, 2], [], [3]], "tokens"),  # an empty list is float64 to NumPy: it must not decide
+        ([[1.5, 2.0], [], [3.0]], "numeric"),
         (pd.DataFrame({"a": [1, 2], "b": [3, 4]}), "tokens"),
         (np.array([[1.0, 2.0]]), "numeric"),
         (np.zeros((2, 3, 4)), "numeric"),
