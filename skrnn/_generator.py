@@ -135,12 +135,13 @@ def _prior_bias(seqs, n_classes, dtype):
     tinyshakespeare (491 updates at 0.002) ``b_y`` moved less than 0.1, while
     the log-frequencies span about 11 nats (END, once in a million
     characters, at the bottom). The network then keeps the frequencies in its
-    state instead: an LSTM (forget-gate bias 1) did so in self-sustaining cells
-    (|c| up to about 15) that a rare stretch of input flipped into a second stable
-    state in which END and rare characters were the likeliest, and it never
-    left that state (validation loss 5.90 instead of 2.16 for 6 of 8 seeds).
-    Starting from the prior, no seed of 8 fell into it (|c| at most about 5), and the
-    validation loss after one pass was lower for all three cells.
+    state instead: an LSTM (forget-gate bias 1) did so in self-sustaining
+    cells (|c| up to about 15) that a rare stretch of input flipped into a
+    second stable state in which END and rare characters were the likeliest,
+    and it never left that state (validation loss 5.90 instead of 2.16 for 6
+    of 8 seeds). Starting from the prior, no seed of 8 fell into it (|c| at
+    most about 5), and the validation loss after one pass was lower for all
+    three cells.
     """
     counts = np.ones(n_classes)
     for seq in seqs:

@@ -54,13 +54,13 @@ def loop_threads(n_rows, hidden_size):
     (4.5 vs 4.4 us per step at H=64), from H=256 it gains 1.4-1.5x when the
     second core is idle, and when another process holds that core a 2-thread
     BLAS collapses while a 1-thread one does not (with another job on the
-    second core, an LSTM training step at H=128 took 89 ms with its four
-    gate products on two threads, 17-19 ms on one). So: one thread for small products,
-    otherwise never more than the caller already allows (loky, Dask and Ray
-    workers run with one). The gates of a GRU or LSTM are separate products
-    of that shape, so their number does not matter. The caller holds the
-    whole step at this count, the large products too: under that load an RNN
-    step at H=128 took 72 ms with only its large products on two threads,
+    second core, an LSTM training step at H=128 took 89 ms with its four gate
+    products on two threads, 17-19 ms on one). So: one thread for small
+    products, otherwise never more than the caller already allows (loky, Dask
+    and Ray workers run with one). The gates of a GRU or LSTM are separate
+    products of that shape, so their number does not matter. The caller holds
+    the whole step at this count, the large products too: under that load an
+    RNN step at H=128 took 72 ms with only its large products on two threads,
     13 ms with all on one.
     """
     if n_rows * hidden_size * hidden_size < 32 * 256 * 256:
