@@ -273,18 +273,25 @@ def test_buffer_pool_drops_idle_buffers():
     assert pool.nbytes == (256 * 256 + 512 * 512) * 4
 
 
-@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
-@pytest.mark.parametrize("embedding_dim", [None, 3])
-def test_step_logits_equals_forward(cell, embedding_dim):
-    """Generation one token at a time gives forward's logits and states."""
-    spec = NetworkSpec(n_inputs=V, n_outputs=V, hidden_size=H, cell=cell, num_layers=2,
+def language_model(cell, num_layers, embedding_dim, seed):
+    """(spec, params, tokens, logits, states): a float64 token model with
+    perturbed weights, 2T tokens, and forward's logits and final states on them."""
+    spec = NetworkSpec(n_inputs=V, n_outputs=V, hidden_size=H, cell=cell, num_layers=num_layers,
                        embedding_dim=embedding_dim)
-    rng = np.random.default_rng(8)
+    rng = np.random.default_rng(seed)
     params = init_params(spec, rng, np.float64)
     for v in params.values():
         v += rng.normal(scale=0.3, size=v.shape)
     tokens = rng.integers(0, V, size=2 * T)
     logits, states, _ = forward(params, spec, tokens[None], np.array([2 * T]))
+    return spec, params, tokens, logits, states
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+@pytest.mark.parametrize("embedding_dim", [None, 3])
+def test_step_logits_equals_forward(cell, embedding_dim):
+    """Generation one token at a time gives forward's logits and states."""
+    spec, params, tokens, logits, states = language_model(cell, 2, embedding_dim, seed=8)
     # read a prompt with forward, then continue one token at a time from its states
     _, state, _ = forward(params, spec, tokens[None, :T], np.array([T]))
     for t in range(T, 2 * T):
@@ -304,14 +311,7 @@ def test_step_logits_equals_forward(cell, embedding_dim):
 def test_token_stepper_equals_forward(cell, num_layers, embedding_dim):
     """The lean generation path (fused [W_hh | W_next] products, inference gate
     layout) gives forward's logits and states, and leaves the given state alone."""
-    spec = NetworkSpec(n_inputs=V, n_outputs=V, hidden_size=H, cell=cell, num_layers=num_layers,
-                       embedding_dim=embedding_dim)
-    rng = np.random.default_rng(9)
-    params = init_params(spec, rng, np.float64)
-    for v in params.values():
-        v += rng.normal(scale=0.3, size=v.shape)
-    tokens = rng.integers(0, V, size=2 * T)
-    logits, states, _ = forward(params, spec, tokens[None], np.array([2 * T]))
+    spec, params, tokens, logits, states = language_model(cell, num_layers, embedding_dim, seed=9)
     _, prompt_state, _ = forward(params, spec, tokens[None, :T], np.array([T]))
     kept = [tuple(s.copy() for s in st) for st in prompt_state]
     stepper = TokenStepper(params, spec, prompt_state)

@@ -204,9 +204,8 @@ def forward(params, spec, X, lengths, state0=None, *, dropout=0.0, rng=None):
     if state0 is None:
         state0 = zero_state(spec, N, dtype)
     # Sort rows by decreasing length so each step's live rows are a prefix.
-    is_sorted = bool(np.all(lengths[:-1] >= lengths[1:]))
-    order = None if is_sorted else np.argsort(-lengths, kind="stable")
-    if not is_sorted:
+    order = None if np.all(lengths[:-1] >= lengths[1:]) else np.argsort(-lengths, kind="stable")
+    if order is not None:
         X, lengths = X[order], lengths[order]
         state0 = [tuple(s[order] for s in st) for st in state0]
     n_active = active_rows(lengths, T)
@@ -273,7 +272,7 @@ def forward(params, spec, X, lengths, state0=None, *, dropout=0.0, rng=None):
         # (N, Hd) @ (Hd, C) or (T*N, Hd) @ (Hd, C): 2-D, a 3-D product runs as T small ones
         np.matmul(rep.reshape(-1, rep.shape[-1]), params["W_hy"], out=logits.reshape(-1, C))
         logits += params["b_y"]
-    if not is_sorted:
+    if order is not None:
         inverse = np.argsort(order)
         logits = logits[inverse] if spec.pooling else logits[:, inverse]
         states = [tuple(s[inverse] for s in st) for st in states]
@@ -500,22 +499,16 @@ class TokenStepper:
         for layer in range(L):
             prefix = f"layer{layer}."
             _, b_h = cell.infer_biases(params, prefix)
-            if layer + 1 < L:
-                W_next, b_next = x_side(layer + 1)
-                K = G_H
-            else:
+            if layer + 1 < L:  # the next layer's input side, in the inference layout
+                W_next, b_next = (laid_out(a) for a in x_side(layer + 1))
+            else:  # the head, as it is
                 W_next, b_next = params["W_hy"], params["b_y"]
-                K = W_next.shape[1]
             # One (H + 1, G*H + K) matrix; the bias row rides in the product, h being stored as [h, 1].
-            M = np.empty((H + 1, G_H + K), dtype=dtype)
+            M = np.empty((H + 1, G_H + W_next.shape[1]), dtype=dtype)
             laid_out(params[prefix + "W_hh"], out=M[:H, :G_H])
             laid_out(b_h, out=M[H, :G_H])
-            if layer + 1 < L:
-                laid_out(W_next, out=M[:H, G_H:])
-                laid_out(b_next, out=M[H, G_H:])
-            else:
-                M[:H, G_H:] = W_next
-                M[H, G_H:] = b_next
+            M[:H, G_H:] = W_next
+            M[H, G_H:] = b_next
             out = np.empty(M.shape[1], dtype=dtype)
             h1 = np.ones(H + 1, dtype=dtype)
             h1[:H] = state[layer][0][0]
