@@ -19,9 +19,13 @@ What the loop asks of a cell (class attributes and static methods):
 ``n_gates``, ``n_states``, ``gate_order``, ``n_sigmoid``, ``n_input_only``
 (gates whose input-side gradient differs from the recurrent one),
 ``carries_dh`` (h_prev reaches h outside W_hh); ``init_params``, ``allocate``,
-``forward_step``, ``backward_prepare``, ``backward_step``, ``input_grads``,
+``forward_stepper``, ``backward_prepare``, ``backward_stepper``, ``input_grads``,
 ``extra_grads`` (parameters besides W_xh, W_hh, b) and ``infer_step``
-(one step at generation time, on PyTorch's layouts, no caches).
+(one step at generation time, on PyTorch's layouts, no caches). The two
+steppers bind one call's arrays and return ``step(t, n)``, which runs step t
+on its first n rows: each array is split into its per-step views once per
+call, so that a step does no dictionary, attribute or multi-axis index lookup
+(at H=64-128 that Python work cost about as much as the step's arithmetic).
 
 Generation at batch size 1 (``network.TokenStepper``) uses a leaner interface:
 ``infer_layout`` (a column order and per-column factor for the weights, 1/2 on
@@ -84,6 +88,11 @@ from scipy.special import expit
 from .init import glorot_uniform, orthogonal_blocks
 
 
+def _by_step(a):
+    """(G, T, ...) gate-major array -> list of its T steps, each a (G, ...) view."""
+    return list(a.swapaxes(0, 1))
+
+
 def _sigmoid_inplace(a):
     """a := sigmoid(a), by the formula the time loop uses: (1 + tanh(a / 2)) / 2."""
     a *= 0.5
@@ -116,12 +125,20 @@ class RNNCell:
         return {"h": take((T + 1, N, H), dtype)}
 
     @staticmethod
-    def forward_step(t, n, xw, W, params, ws):
-        h_all = ws["h"]
-        h = h_all[t + 1, :n]
-        np.dot(h_all[t, :n], W[0], out=h)  # (n, H) @ (H, H); np.dot calls BLAS with less overhead than matmul
-        h += xw[0, t, :n]
-        np.tanh(h, out=h)
+    def forward_stepper(xw, W, params, ws):
+        hs, xs, W0 = list(ws["h"]), list(xw[0]), W[0]
+        N = len(hs[0])
+        dot, add, tanh = np.dot, np.add, np.tanh
+
+        def step(t, n):
+            h_prev, h, x = hs[t], hs[t + 1], xs[t]
+            if n < N:
+                h_prev, h, x = h_prev[:n], h[:n], x[:n]
+            dot(h_prev, W0, out=h)  # (n, H) @ (H, H); np.dot calls BLAS with less overhead than matmul
+            add(h, x, out=h)
+            tanh(h, out=h)
+
+        return step
 
     @staticmethod
     def backward_prepare(ws, dhw, dxw, take):
@@ -133,9 +150,19 @@ class RNNCell:
         return None
 
     @staticmethod
-    def backward_step(t, n, dstate, dhw, dxw, local, ws, scratch):
-        """``dstate[0]`` holds dL/dh_t; dhw[:, t] becomes dL/da_t."""
-        dhw[0, t, :n] *= dstate[0][:n]
+    def backward_stepper(dstate, dhw, dxw, local, ws, scratch):
+        """``step(t, n)``: ``dstate[0]`` holds dL/dh_t; dhw[:, t] becomes dL/da_t."""
+        (dh,), das = dstate, list(dhw[0])
+        N = len(dh)
+        multiply = np.multiply
+
+        def step(t, n):
+            da, d = das[t], dh
+            if n < N:
+                da, d = da[:n], d[:n]
+            multiply(da, d, out=da)
+
+        return step
 
     @staticmethod
     def input_grads(dhw, dxw):
@@ -215,25 +242,33 @@ class GRUCell:
         }
 
     @staticmethod
-    def forward_step(t, n, xw, W, params, ws):
-        h_all, gates = ws["h"], ws["gates"]
-        h_prev = h_all[t, :n]
-        np.matmul(h_prev, W, out=gates[:, t, :n])  # (n, H) @ (3, H, H) -> (3, n, H), r and z halved
-        rz = gates[:2, t, :n]
-        rz += xw[:2, t, :n]
-        np.tanh(rz, out=rz)  # sigmoid = (1 + tanh(a / 2)) / 2
-        rz *= 0.5
-        rz += 0.5
-        r, z, g = gates[0, t, :n], gates[1, t, :n], gates[2, t, :n]
-        hw_n = ws["hw_n"][t, :n]
-        np.add(g, params["b_hn"], out=hw_n)
-        np.multiply(r, hw_n, out=g)
-        g += xw[2, t, :n]
-        np.tanh(g, out=g)
-        h = h_all[t + 1, :n]
-        np.subtract(h_prev, g, out=h)  # h = n + z * (h_prev - n)
-        h *= z
-        h += g
+    def forward_stepper(xw, W, params, ws):
+        hs, hws = list(ws["h"]), list(ws["hw_n"])
+        gs, xs = _by_step(ws["gates"]), _by_step(xw)
+        N, b_hn = len(hs[0]), params["b_hn"]
+        half = W.dtype.type(0.5)
+        add, multiply, subtract, tanh, matmul = np.add, np.multiply, np.subtract, np.tanh, np.matmul
+
+        def step(t, n):
+            h_prev, h, a, x, hw_n = hs[t], hs[t + 1], gs[t], xs[t], hws[t]
+            if n < N:
+                h_prev, h, a, x, hw_n = h_prev[:n], h[:n], a[:, :n], x[:, :n], hw_n[:n]
+            matmul(h_prev, W, out=a)  # (n, H) @ (3, H, H) -> (3, n, H), r and z halved
+            rz = a[:2]
+            add(rz, x[:2], out=rz)
+            tanh(rz, out=rz)  # sigmoid = (1 + tanh(a / 2)) / 2
+            multiply(rz, half, out=rz)
+            add(rz, half, out=rz)
+            r, z, g = a
+            add(g, b_hn, out=hw_n)
+            multiply(r, hw_n, out=g)
+            add(g, x[2], out=g)
+            tanh(g, out=g)
+            subtract(h_prev, g, out=h)  # h = n + z * (h_prev - n)
+            multiply(h, z, out=h)
+            add(h, g, out=h)
+
+        return step
 
     @staticmethod
     def backward_prepare(ws, dhw, dxw, take):
@@ -262,15 +297,22 @@ class GRUCell:
         return None
 
     @staticmethod
-    def backward_step(t, n, dstate, dhw, dxw, local, ws, scratch):
-        dh = dstate[0][:n]
-        dn = dxw[0, t, :n]
-        dn *= dh
-        dhw[1, t, :n] *= dh  # dz
-        dhw[0, t, :n] *= dn  # dr
-        gates = ws["gates"]
-        np.multiply(dn, gates[0, t, :n], out=dhw[2, t, :n])  # the recurrent part of n, through r
-        dh *= gates[1, t, :n]  # the direct path h_prev -> h; the loop adds dhw @ W_hh.T
+    def backward_stepper(dstate, dhw, dxw, local, ws, scratch):
+        (dh_all,), das, dns, gs = dstate, _by_step(dhw), list(dxw[0]), _by_step(ws["gates"])
+        N = len(dh_all)
+        multiply = np.multiply
+
+        def step(t, n):
+            dh, (dr, dz, dn_rec), dn, (r, z, _) = dh_all, das[t], dns[t], gs[t]
+            if n < N:
+                dh, dr, dz, dn_rec, dn, r, z = dh[:n], dr[:n], dz[:n], dn_rec[:n], dn[:n], r[:n], z[:n]
+            multiply(dn, dh, out=dn)
+            multiply(dz, dh, out=dz)
+            multiply(dr, dn, out=dr)
+            multiply(dn, r, out=dn_rec)  # the recurrent part of n, through r
+            multiply(dh, z, out=dh)  # the direct path h_prev -> h; the loop adds dhw @ W_hh.T
+
+        return step
 
     @staticmethod
     def input_grads(dhw, dxw):
@@ -367,24 +409,31 @@ class LSTMCell:
         }
 
     @staticmethod
-    def forward_step(t, n, xw, W, params, ws):
-        h_all, c_all, gates = ws["h"], ws["c"], ws["gates"]
-        a = gates[:, t, :n]
-        np.matmul(h_all[t, :n], W, out=a)  # (n, H) @ (4, H, H) -> (4, n, H), o i f halved
-        a += xw[:, t, :n]
-        np.tanh(a, out=a)
-        sig = gates[:3, t, :n]
-        sig *= 0.5  # sigmoid = (1 + tanh(a / 2)) / 2
-        sig += 0.5
-        o, i, f, g = a
-        c = c_all[t + 1, :n]
-        np.multiply(f, c_all[t, :n], out=c)
-        h = h_all[t + 1, :n]  # scratch for i * g, then h itself
-        np.multiply(i, g, out=h)
-        c += h
-        tc = ws["tanh_c"][t, :n]
-        np.tanh(c, out=tc)
-        np.multiply(o, tc, out=h)
+    def forward_stepper(xw, W, params, ws):
+        hs, cs, tcs = list(ws["h"]), list(ws["c"]), list(ws["tanh_c"])
+        gs, xs = _by_step(ws["gates"]), _by_step(xw)
+        N = len(hs[0])
+        half = W.dtype.type(0.5)
+        add, multiply, tanh, matmul = np.add, np.multiply, np.tanh, np.matmul
+
+        def step(t, n):
+            h_prev, h, c_prev, c, tc, a, x = hs[t], hs[t + 1], cs[t], cs[t + 1], tcs[t], gs[t], xs[t]
+            if n < N:
+                h_prev, h, c_prev, c, tc, a, x = h_prev[:n], h[:n], c_prev[:n], c[:n], tc[:n], a[:, :n], x[:, :n]
+            matmul(h_prev, W, out=a)  # (n, H) @ (4, H, H) -> (4, n, H), o i f halved
+            add(a, x, out=a)
+            tanh(a, out=a)
+            sig = a[:3]
+            multiply(sig, half, out=sig)  # sigmoid = (1 + tanh(a / 2)) / 2
+            add(sig, half, out=sig)
+            o, i, f, g = a
+            multiply(f, c_prev, out=c)
+            multiply(i, g, out=h)  # scratch for i * g, then h itself
+            add(c, h, out=c)
+            tanh(c, out=tc)
+            multiply(o, tc, out=h)
+
+        return step
 
     @staticmethod
     def backward_prepare(ws, dhw, dxw, take):
@@ -416,15 +465,24 @@ class LSTMCell:
         return dc_from_h
 
     @staticmethod
-    def backward_step(t, n, dstate, dhw, dxw, local, ws, scratch):
-        """``dstate`` holds dL/dh_t and dL/dc_t (from later steps) on entry."""
-        dh, dc = dstate[0][:n], dstate[1][:n]
-        tmp = scratch[0, :n]
-        np.multiply(dh, local[t, :n], out=tmp)
-        dc += tmp
-        dhw[0, t, :n] *= dh  # do
-        dhw[1:, t, :n] *= dc  # di, df, dg
-        dc *= ws["gates"][2, t, :n]  # dL/dc_{t-1} = dc * f
+    def backward_stepper(dstate, dhw, dxw, local, ws, scratch):
+        """``step(t, n)``: ``dstate`` holds dL/dh_t and dL/dc_t (from later steps) on entry."""
+        (dh_all, dc_all), das, locs, fs, tmp_all = dstate, _by_step(dhw), list(local), list(ws["gates"][2]), scratch[0]
+        N = len(dh_all)
+        add, multiply = np.add, np.multiply
+
+        def step(t, n):
+            dh, dc, da, loc, f, tmp = dh_all, dc_all, das[t], locs[t], fs[t], tmp_all
+            if n < N:
+                dh, dc, da, loc, f, tmp = dh[:n], dc[:n], da[:, :n], loc[:n], f[:n], tmp[:n]
+            multiply(dh, loc, out=tmp)
+            add(dc, tmp, out=dc)
+            do, difg = da[0], da[1:]
+            multiply(do, dh, out=do)
+            multiply(difg, dc, out=difg)  # di, df, dg
+            multiply(dc, f, out=dc)  # dL/dc_{t-1} = dc * f
+
+        return step
 
     @staticmethod
     def input_grads(dhw, dxw):

@@ -200,6 +200,8 @@ def forward_weights(W, cell):
 def from_gate_blocks(blocks, cell):
     """(G, R, H) in the cell's gate order -> (R, G*H) in PyTorch's."""
     G, R, H = blocks.shape
+    if G == 1:  # one gate: the block is the answer (a view, no copy)
+        return blocks[0]
     out = BUFFERS.take((R, G * H), blocks.dtype)
     for k, gate in enumerate(cell.gate_order):
         out[:, gate * H : (gate + 1) * H] = blocks[k]
@@ -228,13 +230,13 @@ def layer_forward(cell, xw, n_active, params, state0):
     ws = cell.allocate(T, N, H, xw.dtype, BUFFERS.take)
     for name, s0 in zip(("h", "c"), state0):
         ws[name][0] = s0
-    W = forward_weights(params["W_hh"], cell)  # (G, H, H)
+    step = cell.forward_stepper(xw, forward_weights(params["W_hh"], cell), params, ws)  # W: (G, H, H)
     for t, n in enumerate(n_active.tolist()):  # Python ints: cheaper to compare and slice with
         if n < N:  # rows that have ended: zero outputs, and finite caches for backward_prepare
             for a in ws.values():
                 _zero_rows(a, T, t, n)
         if n:
-            cell.forward_step(t, n, xw, W, params, ws)
+            step(t, n)
     return ws
 
 
@@ -276,23 +278,34 @@ def layer_backward(cell, dh_out, n_active, params, ws):
         np.copyto(W_T[k], params["W_hh"][:, gate * H : (gate + 1) * H].T)
     # dL/dh_t (and dL/dc_t), summed over every path; rows beyond n stay zero.
     dstate = tuple(np.zeros((N, H), dtype=dtype) for _ in range(cell.n_states))
-    dh = dstate[0]
+    dh_all, carries_dh = dstate[0], cell.carries_dh
     scratch = take((G, N, H), dtype)
-    rec = np.empty((N, H), dtype=dtype)
+    # Where the recurrent product lands: dh itself, unless dh already holds the cell's direct path.
+    rec_all = np.empty((N, H), dtype=dtype) if carries_dh else dh_all
+    step = cell.backward_stepper(dstate, dhw, dxw, local, ws, scratch)
+    # Per-step views, taken once: dh_out[t], and dhw[:, t] ((G, N, H), or (N, H) for one gate).
+    dh_outs, dhws = list(dh_out), list(dhw[0]) if G == 1 else list(dhw.swapaxes(0, 1))
+    W_T0 = W_T[0]
+    add, dot, matmul, add_reduce = np.add, np.dot, np.matmul, np.add.reduce
     last = T - n_active.count(0) - 1  # the last step any row reaches (counts never increase)
     for t in range(last, -1, -1):
         n = n_active[t]
+        dh, rec, d_out = dh_all, rec_all, dh_outs[t]
+        if n < N:
+            dh, rec, d_out = dh[:n], rec[:n], d_out[:n]
         if t < last:  # the recurrent path from step t + 1: sum_k dhw_k @ W_k.T
-            out = rec[:n] if cell.carries_dh else dh[:n]
+            d_next = dhws[t + 1]
             if G == 1:
-                np.dot(dhw[0, t + 1, :n], W_T[0], out=out)  # (n, H) @ (H, H); dot: less overhead than matmul
+                # (n, H) @ (H, H); dot: less overhead than matmul
+                dot(d_next if n == N else d_next[:n], W_T0, out=rec)
             else:
-                np.matmul(dhw[:, t + 1, :n], W_T, out=scratch[:, :n])  # (G, n, H) @ (G, H, H)
-                np.add.reduce(scratch[:, :n], axis=0, out=out)
-            if cell.carries_dh:  # dh already holds the cell's direct path h_t -> h_t+1
-                dh[:n] += rec[:n]
-        dh[:n] += dh_out[t, :n]
-        cell.backward_step(t, n, dstate, dhw, dxw, local, ws, scratch)
+                part = scratch if n == N else scratch[:, :n]
+                matmul(d_next if n == N else d_next[:, :n], W_T, out=part)  # (G, n, H) @ (G, H, H)
+                add_reduce(part, axis=0, out=rec)
+            if carries_dh:  # dh already holds the cell's direct path h_t -> h_t+1
+                add(dh, rec, out=dh)
+        add(dh, d_out, out=dh)
+        step(t, n)
     return cell.input_grads(dhw, dxw), dhw
 
 
