@@ -23,6 +23,11 @@ skrnn tok/s, torch tok/s  N*T / median step time (medians of ``--repeats``
                           measurements, skrnn and torch interleaved A,B,A,B so
                           that load from other processes hits both alike)
 ratio                     skrnn / torch (higher is better for skrnn)
+bare                      RNN rows: a hand-written NumPy step for this one
+                          configuration (``BareRNNStep``: same math, no
+                          generality) over torch: what a minimal NumPy
+                          program reaches, so bare - ratio is what skrnn's
+                          masks, cell interface and checks cost
 ceiling                   torch's step time over that of the step's matrix
                           products alone (``BlasFloor``: the same products,
                           shapes and BLAS threads, nothing else): the highest
@@ -77,7 +82,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from skrnn._core.losses import softmax_cross_entropy
-from skrnn._core.network import NetworkSpec, TokenStepper, backward, forward, init_params
+from skrnn._core.network import NetworkSpec, TokenStepper, backward, forward, init_params, selection_matrix
 from skrnn._core.optimizers import Adam
 from skrnn._core.recurrent import BUFFERS, blas_limit, loop_threads
 from skrnn._core.sampling import Sampler
@@ -167,6 +172,69 @@ class BlasFloor:
             for t in range(T - 1, 0, -1):
                 np.matmul(self.dgates[:, t], self.W_T, out=self.scratch)  # (G, N, H) @ (G, H, H)
             np.matmul(h[:-1].reshape(T * N, H).T, self.dgates.reshape(-1, T * N, H), out=self.dW_hh)
+
+
+class BareRNNStep:
+    """The RNN training step written out by hand for this one configuration.
+
+    Token input, one layer, every row of length T, mean cross-entropy, Adam:
+    the same math, parameters and update as ``SkrnnTrainer("rnn", H)``, with
+    none of skrnn's generality (no masks, no sorting, no cell interface, no
+    buffer pool, no checks). Its time is what NumPy itself needs for this
+    step, so torch's time over it is the ratio a minimal NumPy program gets;
+    the gap to skrnn's ratio is what skrnn's generality costs.
+    """
+
+    def __init__(self, H):
+        spec = NetworkSpec(n_inputs=V, n_outputs=V, hidden_size=H, cell="rnn")
+        self.params = init_params(spec, np.random.default_rng(0), np.float32)
+        self.opt = Adam(self.params, learning_rate=1e-3)
+        X, Y = make_batch(1)
+        self.ids = np.ascontiguousarray(X.T)  # (T, N)
+        self.at = np.arange(T * N) * V + Y.T.ravel()  # flat index of each step's target logit
+        f32 = lambda *shape: np.zeros(shape, dtype=np.float32)  # noqa: E731
+        self.h, self.dhw, self.drep = f32(T + 1, N, H), f32(T, N, H), f32(T, N, H)
+        self.logits, self.dh, self.ones = f32(T * N, V), f32(N, H), np.ones(T * N, dtype=np.float32)
+
+    def gradients(self):
+        p, h, dhw, dh, M = self.params, self.h, self.dhw, self.dh, T * N
+        W_xh, W_hh, W_hy = p["layer0.W_xh"], p["layer0.W_hh"], p["W_hy"]
+        # x W_xh + b as a row lookup (ids are valid: "clip" skips the check), then the loop adds h W_hh
+        np.take(W_xh + p["layer0.b"], self.ids, axis=0, out=h[1:], mode="clip")
+        for t in range(T):
+            np.dot(h[t], W_hh, out=dh)
+            h[t + 1] += dh
+            np.tanh(h[t + 1], out=h[t + 1])
+        h_out = h[1:].reshape(M, -1)
+        z = np.matmul(h_out, W_hy, out=self.logits)
+        z += p["b_y"]
+        z -= z.max()
+        target = z.ravel()[self.at]
+        np.exp(z, out=z)
+        sums = np.einsum("ij->i", z)
+        loss = float((np.log(sums) - target).sum(dtype=np.float64)) / M
+        z *= (1 / M / sums)[:, None]  # dL/dlogits = (softmax - onehot) / M
+        z.ravel()[self.at] -= 1 / M
+        grads = {"W_hy": h_out.T @ z, "b_y": self.ones @ z}
+        np.matmul(z, W_hy.T, out=self.drep.reshape(M, -1))
+        np.multiply(h[1:], h[1:], out=dhw)
+        np.subtract(1, dhw, out=dhw)  # tanh' = 1 - h^2
+        dhw[T - 1] *= self.drep[T - 1]
+        W_hh_T = np.ascontiguousarray(W_hh.T)
+        for t in range(T - 2, -1, -1):
+            np.dot(dhw[t + 1], W_hh_T, out=dh)
+            dh += self.drep[t]
+            dhw[t] *= dh
+        d2 = dhw.reshape(M, -1)
+        grads["layer0.W_hh"] = h[:-1].reshape(M, -1).T @ d2
+        grads["layer0.b"] = self.ones @ d2
+        grads["layer0.W_xh"] = np.asarray(selection_matrix(self.ids.ravel(), V, np.float32) @ d2)
+        return loss, grads
+
+    def step(self):
+        loss, grads = self.gradients()
+        self.opt.step(grads)
+        return loss
 
 
 class TorchTrainer:
@@ -280,20 +348,26 @@ def verdict(ratio, bar):
 def training_rows(cells, sizes, repeats, budget, flops, settle):
     """Print one row per cell and size; return the number of failed bars."""
     print("\ntraining step (forward + cross-entropy + backward + Adam), tokens/s")
-    print(f"{'cell':5} {'H':>4} {'skrnn':>9} {'torch':>9} {'ratio':>6} {'%GEMM':>6} {'ceiling':>8} {'peak MB':>8}  bar")
+    print(f"{'cell':5} {'H':>4} {'skrnn':>9} {'torch':>9} {'ratio':>6} {'%GEMM':>6} {'bare':>6} "
+          f"{'ceiling':>8} {'peak MB':>8}  bar")
     failures = 0
     for cell in cells:
         for H in sizes:
             ours = SkrnnTrainer(cell, H)
-            fns = [ours.step, BlasFloor(cell, H).step] + ([TorchTrainer(cell, H).step] if torch else [])
-            tok = [N * T / t for t in interleaved(fns, repeats, budget, settle)]
+            fns = [ours.step, BlasFloor(cell, H).step]
+            fns.append(BareRNNStep(H).step if cell == "rnn" else None)
+            fns.append(TorchTrainer(cell, H).step if torch else None)
+            times = interleaved([fn for fn in fns if fn], repeats, budget, settle)
+            times = [times.pop(0) if fn else None for fn in fns]
+            tok = [N * T / t if t else None for t in times]
             bound = flops / (6 * (GATES[cell] * H * H + H * V))  # tokens/s at the GEMM rate
-            ratio, ceiling = (tok[0] / tok[2], tok[1] / tok[2]) if torch else (float("nan"),) * 2
+            vs_torch = [f"{tok[k] / tok[3]:.2f}" if torch and tok[k] else "-" for k in range(3)]
+            ratio = tok[0] / tok[3] if torch else float("nan")
             bar = TRAIN_BARS.get((cell, H)) if torch else None
             failures += bool(bar) and ratio < bar
-            torch_col = f"{tok[2]:9.0f}" if torch else f"{'-':>9}"
-            print(f"{cell:5} {H:4d} {tok[0]:9.0f} {torch_col} {ratio:6.2f} "
-                  f"{100 * tok[0] / bound:5.0f}% {ceiling:8.2f} {peak_mb(ours.step):8.1f}  {verdict(ratio, bar)}")
+            torch_col = f"{tok[3]:9.0f}" if torch else f"{'-':>9}"
+            print(f"{cell:5} {H:4d} {tok[0]:9.0f} {torch_col} {vs_torch[0]:>6} {100 * tok[0] / bound:5.0f}% "
+                  f"{vs_torch[2]:>6} {vs_torch[1]:>8} {peak_mb(ours.step):8.1f}  {verdict(ratio, bar)}")
     return failures
 
 

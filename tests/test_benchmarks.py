@@ -35,3 +35,19 @@ def test_blas_floor_makes_the_steps_products(bench_core):
     np.testing.assert_allclose(floor.dW_hy, h2d.T @ floor.logits, rtol=1e-5)
     assert floor.logits.shape == (bench_core.T * bench_core.N, bench_core.V)
     assert floor.dW_hh.shape == (3, 8, 8)
+
+
+def test_bare_rnn_step_computes_skrnns_loss_and_gradients(bench_core):
+    # The "bare" column compares skrnn with this hand-written step: it must do the same work.
+    from skrnn._core.losses import softmax_cross_entropy
+    from skrnn._core.network import backward, forward
+
+    bare, ours = bench_core.BareRNNStep(16), bench_core.SkrnnTrainer("rnn", 16)
+    loss, grads = bare.gradients()
+    logits, _, cache = forward(ours.params, ours.spec, ours.X, ours.lengths)
+    expected_loss, dlogits = softmax_cross_entropy(logits, ours.Y_tm)
+    expected = backward(ours.params, dlogits, cache)
+    assert loss == pytest.approx(expected_loss, rel=1e-5)
+    assert grads.keys() == expected.keys()
+    for name, g in expected.items():
+        np.testing.assert_allclose(grads[name], g, rtol=1e-3, atol=1e-6, err_msg=name)
