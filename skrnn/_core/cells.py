@@ -298,7 +298,8 @@ class GRUCell:
 
     @staticmethod
     def backward_stepper(dstate, dhw, dxw, local, ws, scratch):
-        (dh_all,), das, dns, gs = dstate, _by_step(dhw), list(dxw[0]), _by_step(ws["gates"])
+        (dh_all,), das, gs = dstate, _by_step(dhw), _by_step(ws["gates"])
+        dns = list(dxw[0])  # n's input side
         N = len(dh_all)
         multiply = np.multiply
 
@@ -467,7 +468,8 @@ class LSTMCell:
     @staticmethod
     def backward_stepper(dstate, dhw, dxw, local, ws, scratch):
         """``step(t, n)``: ``dstate`` holds dL/dh_t and dL/dc_t (from later steps) on entry."""
-        (dh_all, dc_all), das, locs, fs, tmp_all = dstate, _by_step(dhw), list(local), list(ws["gates"][2]), scratch[0]
+        (dh_all, dc_all), das, locs = dstate, _by_step(dhw), list(local)
+        fs, tmp_all = list(ws["gates"][2]), scratch[0]  # forget gates; room for dh * local
         N = len(dh_all)
         add, multiply = np.add, np.multiply
 
