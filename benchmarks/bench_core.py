@@ -354,20 +354,22 @@ def training_rows(cells, sizes, repeats, budget, flops, settle):
     for cell in cells:
         for H in sizes:
             ours = SkrnnTrainer(cell, H)
-            fns = [ours.step, BlasFloor(cell, H).step]
-            fns.append(BareRNNStep(H).step if cell == "rnn" else None)
-            fns.append(TorchTrainer(cell, H).step if torch else None)
-            times = interleaved([fn for fn in fns if fn], repeats, budget, settle)
-            times = [times.pop(0) if fn else None for fn in fns]
-            tok = [N * T / t if t else None for t in times]
+            fns = {"skrnn": ours.step, "ceiling": BlasFloor(cell, H).step}
+            if cell == "rnn":
+                fns["bare"] = BareRNNStep(H).step
+            if torch:
+                fns["torch"] = TorchTrainer(cell, H).step
+            tok = {name: N * T / t for name, t in zip(fns, interleaved(list(fns.values()), repeats, budget, settle))}
+            vs_torch = {name: f"{tok[name] / tok['torch']:.2f}" if torch and name in tok else "-"
+                        for name in ("skrnn", "bare", "ceiling")}
             bound = flops / (6 * (GATES[cell] * H * H + H * V))  # tokens/s at the GEMM rate
-            vs_torch = [f"{tok[k] / tok[3]:.2f}" if torch and tok[k] else "-" for k in range(3)]
-            ratio = tok[0] / tok[3] if torch else float("nan")
+            ratio = tok["skrnn"] / tok["torch"] if torch else float("nan")
             bar = TRAIN_BARS.get((cell, H)) if torch else None
             failures += bool(bar) and ratio < bar
-            torch_col = f"{tok[3]:9.0f}" if torch else f"{'-':>9}"
-            print(f"{cell:5} {H:4d} {tok[0]:9.0f} {torch_col} {vs_torch[0]:>6} {100 * tok[0] / bound:5.0f}% "
-                  f"{vs_torch[2]:>6} {vs_torch[1]:>8} {peak_mb(ours.step):8.1f}  {verdict(ratio, bar)}")
+            torch_col = f"{tok['torch']:9.0f}" if torch else f"{'-':>9}"
+            print(f"{cell:5} {H:4d} {tok['skrnn']:9.0f} {torch_col} {vs_torch['skrnn']:>6} "
+                  f"{100 * tok['skrnn'] / bound:5.0f}% {vs_torch['bare']:>6} {vs_torch['ceiling']:>8} "
+                  f"{peak_mb(ours.step):8.1f}  {verdict(ratio, bar)}")
     return failures
 
 
