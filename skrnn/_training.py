@@ -27,6 +27,7 @@ from sklearn.exceptions import ConvergenceWarning
 from ._core.losses import softmax_cross_entropy
 from ._core.network import backward, forward
 from ._core.optimizers import SOLVERS, add_l2_penalty, clip_grad_norm
+from ._core.recurrent import blas_limit, loop_threads
 
 
 # Called as ON_BATCH.get()(items done in this epoch, items in the epoch or None)
@@ -79,18 +80,21 @@ def train_step(params, spec, optimizer, X, lengths, targets, weights=None, state
     or when the loss exceeds 100 times that of a uniform guess (log C nats):
     weights that large are finite but useless, and only get worse.
     """
-    logits, states, cache = forward(params, spec, X, lengths, state0, dropout=dropout, rng=rng)
-    loss, dlogits = softmax_cross_entropy(logits, targets, weights)
-    grads = backward(params, dlogits, cache)
-    if alpha:
-        add_l2_penalty(params, grads, alpha)
-    norm = clip_grad_norm(grads, clip_norm)
-    if not (np.isfinite(loss) and np.isfinite(norm)):
-        raise TrainingDiverged(f"loss={loss}, gradient norm={norm}")
-    exploded = 100 * np.log(max(logits.shape[-1], 2))
-    if loss > exploded:
-        raise TrainingDiverged(f"loss {loss:.3g} is over 100 times that of a uniform guess")
-    optimizer.step(grads)
+    # One thread count for the whole step (see loop_threads): the solvers' axpy
+    # calls run on scipy's BLAS pool, which would otherwise use every core.
+    with blas_limit(loop_threads(len(X), spec.hidden_size)):
+        logits, states, cache = forward(params, spec, X, lengths, state0, dropout=dropout, rng=rng)
+        loss, dlogits = softmax_cross_entropy(logits, targets, weights)
+        grads = backward(params, dlogits, cache)
+        if alpha:
+            add_l2_penalty(params, grads, alpha)
+        norm = clip_grad_norm(grads, clip_norm)
+        if not (np.isfinite(loss) and np.isfinite(norm)):
+            raise TrainingDiverged(f"loss={loss}, gradient norm={norm}")
+        exploded = 100 * np.log(max(logits.shape[-1], 2))
+        if loss > exploded:
+            raise TrainingDiverged(f"loss {loss:.3g} is over 100 times that of a uniform guess")
+        optimizer.step(grads)
     return loss, states
 
 
