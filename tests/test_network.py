@@ -11,7 +11,6 @@ from skrnn._core.network import (
     forward,
     init_params,
     scatter_rows,
-    step_logits,
     zero_state,
 )
 
@@ -273,37 +272,18 @@ def test_buffer_pool_drops_idle_buffers():
     assert pool.nbytes == (256 * 256 + 512 * 512) * 4
 
 
-def language_model(cell, num_layers, embedding_dim, seed):
-    """(spec, params, tokens, logits, states): a float64 token model with
-    perturbed weights, 2T tokens, and forward's logits and final states on them."""
+def language_model(cell, num_layers, embedding_dim, seed, dtype=np.float64):
+    """(spec, params, tokens, logits, states): a token model with perturbed
+    weights, 2T tokens, and forward's logits and final states on them."""
     spec = NetworkSpec(n_inputs=V, n_outputs=V, hidden_size=H, cell=cell, num_layers=num_layers,
                        embedding_dim=embedding_dim)
     rng = np.random.default_rng(seed)
-    params = init_params(spec, rng, np.float64)
+    params = init_params(spec, rng, dtype)
     for v in params.values():
         v += rng.normal(scale=0.3, size=v.shape)
     tokens = rng.integers(0, V, size=2 * T)
     logits, states, _ = forward(params, spec, tokens[None], np.array([2 * T]))
     return spec, params, tokens, logits, states
-
-
-@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
-@pytest.mark.parametrize("embedding_dim", [None, 3])
-def test_step_logits_equals_forward(cell, embedding_dim):
-    """Generation one token at a time gives forward's logits and states."""
-    spec, params, tokens, logits, states = language_model(cell, 2, embedding_dim, seed=8)
-    # read a prompt with forward, then continue one token at a time from its states
-    _, state, _ = forward(params, spec, tokens[None, :T], np.array([T]))
-    for t in range(T, 2 * T):
-        step, state = step_logits(params, spec, int(tokens[t]), state)
-        assert step.shape == (V,)
-        np.testing.assert_allclose(step, logits[t, 0], rtol=1e-10, atol=1e-12)
-    for ours, theirs in zip(state, states):
-        for a, b in zip(ours, theirs):
-            assert a.shape == (1, H)
-            np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
-    first, _ = step_logits(params, spec, int(tokens[0]))  # state=None: zeros
-    np.testing.assert_allclose(first, logits[0, 0], rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
@@ -317,7 +297,9 @@ def test_token_stepper_equals_forward(cell, num_layers, embedding_dim):
     stepper = TokenStepper(params, spec, prompt_state)
     np.testing.assert_allclose(stepper.logits, logits[T - 1, 0], rtol=1e-10, atol=1e-12)
     for t in range(T, 2 * T):
-        np.testing.assert_allclose(stepper.step(int(tokens[t])), logits[t, 0], rtol=1e-10, atol=1e-12)
+        step = stepper.step(int(tokens[t]))
+        assert step.shape == (V,)
+        np.testing.assert_allclose(step, logits[t, 0], rtol=1e-10, atol=1e-12)
     for ours, theirs in zip(stepper.state(), states):
         for a, b in zip(ours, theirs):
             assert a.shape == (1, H)
@@ -329,14 +311,28 @@ def test_token_stepper_equals_forward(cell, num_layers, embedding_dim):
     np.testing.assert_allclose(fresh.step(int(tokens[0])), logits[0, 0], rtol=1e-10, atol=1e-12)
 
 
-def test_token_stepper_float32_and_rejects_bidirectional():
-    spec = NetworkSpec(n_inputs=V, n_outputs=V, hidden_size=H, cell="gru")
-    params = init_params(spec, np.random.default_rng(0), np.float32)
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+def test_token_stepper_float32_equals_forward(cell):
+    """In float32 (what generate runs), each step's logits and the state carried
+    match forward's to float32 rounding. That rounding grows along the 2T steps
+    (at most 1.6e-6 on these models over 30 seeds, the tanh RNN's largest), hence atol."""
+    spec, params, tokens, logits, states = language_model(cell, 2, None, seed=0, dtype=np.float32)
+    assert logits.dtype == np.float32
     stepper = TokenStepper(params, spec)
-    reference, state = step_logits(params, spec, 2)
-    out = stepper.step(2)
-    assert out.dtype == np.float32
-    np.testing.assert_allclose(out, reference, rtol=1e-5, atol=1e-6)
+    for t in range(2 * T):
+        out = stepper.step(int(tokens[t]))
+        assert out.dtype == np.float32
+        np.testing.assert_allclose(out, logits[t, 0], rtol=1e-5, atol=1e-5)
+    for ours, theirs in zip(stepper.state(), states):
+        for a, b in zip(ours, theirs):
+            assert a.dtype == np.float32
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("kwargs", [dict(bidirectional=True, pooling="last"), dict(input_kind="dense")],
+                         ids=["bidirectional", "dense"])
+def test_token_stepper_rejects_other_models(kwargs):
+    spec = NetworkSpec(n_inputs=V, n_outputs=V, hidden_size=H, cell="gru", **kwargs)
+    params = init_params(spec, np.random.default_rng(0), np.float32)
     with pytest.raises(ValueError, match="unidirectional"):
-        TokenStepper(params, NetworkSpec(n_inputs=V, n_outputs=V, hidden_size=H, cell="gru", bidirectional=True,
-                                         pooling="last"))
+        TokenStepper(params, spec)

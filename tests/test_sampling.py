@@ -3,17 +3,17 @@ import pytest
 from numpy.testing import assert_allclose
 from scipy.special import chdtrc
 
-from skrnn._core.sampling import Sampler, log_softmax, sample_next, softmax
+from skrnn._core.sampling import Sampler, log_softmax, softmax
 
 
 def random_logits(seed, V=65):
     return np.random.default_rng(seed).standard_normal(V) * 3
 
 
-def frequencies(logits, n, seed=0, **kwargs):
-    rng = np.random.default_rng(seed)
-    draws = [sample_next(logits, rng, **kwargs) for _ in range(n)]
-    return np.bincount(draws, minlength=len(logits)) / n
+def frequencies(logits, n, seed=0, block=64, dtype=np.float64, **kwargs):
+    """Frequencies of n tokens a Sampler draws from the same logits."""
+    draw = Sampler(np.random.default_rng(seed), len(logits), block=block, dtype=dtype, **kwargs)
+    return np.bincount([draw(logits) for _ in range(n)], minlength=len(logits)) / n
 
 
 def chi_square_pvalue(observed, expected):
@@ -25,82 +25,6 @@ def chi_square_pvalue(observed, expected):
 def entropy(p):
     p = p[p > 0]
     return -np.sum(p * np.log(p))
-
-
-def test_sample_next_greedy_picks_argmax():
-    rng = np.random.default_rng(0)
-    for seed in range(20):
-        logits = random_logits(seed)
-        assert sample_next(logits, rng, temperature=0) == np.argmax(logits)
-
-
-def test_sample_next_greedy_breaks_ties_to_lowest_index():
-    logits = np.array([0.0, 2.0, 1.0, 2.0])
-    assert sample_next(logits, np.random.default_rng(0), temperature=0) == 1
-    assert sample_next(logits, np.random.default_rng(0), top_k=1) == 1
-
-
-def test_sample_next_top_k_1_is_greedy():
-    rng = np.random.default_rng(0)
-    for seed in range(20):
-        logits = random_logits(seed)
-        assert sample_next(logits, rng, temperature=2.0, top_k=1) == np.argmax(logits)
-
-
-def test_sample_next_top_k_samples_only_from_k_largest():
-    logits, k = random_logits(0), 5
-    freq = frequencies(logits, 2000, top_k=k)
-    largest = set(np.argsort(logits)[-k:])
-    assert set(np.flatnonzero(freq)) == largest
-
-
-def test_sample_next_top_k_at_least_vocabulary_keeps_all():
-    logits = random_logits(0)
-    assert_allclose(
-        frequencies(logits, 500, top_k=len(logits)), frequencies(logits, 500)
-    )
-
-
-def test_sample_next_top_k_with_temperature_0_is_greedy():
-    logits = random_logits(3)
-    rng = np.random.default_rng(0)
-    assert sample_next(logits, rng, temperature=0, top_k=5) == np.argmax(logits)
-
-
-def test_sample_next_frequencies_match_softmax():
-    logits, n = np.array([1.0, 0.5, -1.0, 2.0, 0.0, -3.0]), 10000
-    observed = frequencies(logits, n) * n
-    assert chi_square_pvalue(observed, softmax(logits) * n) > 1e-3
-
-
-def test_sample_next_higher_temperature_is_more_diverse():
-    logits = random_logits(0, V=20)
-    h = [entropy(frequencies(logits, 4000, temperature=t)) for t in (0.5, 1.0, 2.0)]
-    assert h[0] < h[1] < h[2]
-
-
-def test_sample_next_is_deterministic_for_a_seed():
-    logits = random_logits(0)
-    assert_allclose(frequencies(logits, 200, seed=7), frequencies(logits, 200, seed=7))
-    draws = [
-        [sample_next(logits, rng, top_k=10) for _ in range(50)]
-        for rng in (np.random.default_rng(7), np.random.default_rng(7))
-    ]
-    assert draws[0] == draws[1]
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
-def test_sample_next_returns_python_int(dtype):
-    logits = np.array([1, 3, 2], dtype=dtype)
-    for kwargs in ({}, {"temperature": 0}, {"top_k": 2}):
-        assert type(sample_next(logits, np.random.default_rng(0), **kwargs)) is int
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_sample_next_extreme_logits_pick_the_huge_one(dtype):
-    logits = np.array([-1e4, 1e4, 0.0], dtype=dtype)
-    rng = np.random.default_rng(0)
-    assert all(sample_next(logits, rng) == 1 for _ in range(100))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -132,32 +56,21 @@ def test_softmax_and_log_softmax_follow_axis():
     assert_allclose(log_softmax(logits), expected, rtol=1e-14)
 
 
-def test_sample_next_top_k_breaks_ties_to_lowest_index():
-    logits = np.array([0.0, 2.0, 1.0, 1.0])
-    assert set(np.flatnonzero(frequencies(logits, 300, top_k=2))) == {1, 2}
-
-
 # -- Sampler: the stream sampler generation uses (Gumbel-max, noise drawn in blocks) --
-
-
-def sampler_frequencies(logits, n, seed=0, block=64, dtype=np.float64, **kwargs):
-    draw = Sampler(np.random.default_rng(seed), len(logits), block=block, dtype=dtype, **kwargs)
-    return np.bincount([draw(logits) for _ in range(n)], minlength=len(logits)) / n
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("temperature", [0.5, 1.0, 3.0])
 def test_sampler_frequencies_match_softmax(temperature, dtype):
     logits, n = np.array([1.0, 0.5, -1.0, 2.0, 0.0, -3.0], dtype=dtype), 10000
-    observed = sampler_frequencies(logits, n, dtype=dtype, temperature=temperature) * n
+    observed = frequencies(logits, n, dtype=dtype, temperature=temperature) * n
     expected = softmax(logits.astype(np.float64) / temperature) * n
     assert chi_square_pvalue(observed, expected) > 1e-3
 
 
-@pytest.mark.parametrize("draw_frequencies", [frequencies, sampler_frequencies], ids=["sample_next", "Sampler"])
-def test_top_k_frequencies_match_renormalised_softmax(draw_frequencies):
+def test_sampler_top_k_frequencies_match_renormalised_softmax():
     logits, n = np.array([1.0, 0.5, -1.0, 2.0, 0.0, -3.0]), 10000
-    observed = draw_frequencies(logits, n, top_k=3, temperature=0.7) * n
+    observed = frequencies(logits, n, top_k=3, temperature=0.7) * n
     expected = np.where(logits >= 0.5, np.exp(logits / 0.7), 0.0)
     expected *= n / expected.sum()
     keep = expected > 0
@@ -165,19 +78,44 @@ def test_top_k_frequencies_match_renormalised_softmax(draw_frequencies):
     assert chi_square_pvalue(observed[keep], expected[keep]) > 1e-3
 
 
-def test_sampler_greedy_and_top_k_1_pick_argmax_ties_to_lowest_index():
+GREEDY = [{"temperature": 0}, {"top_k": 1, "temperature": 2.0}, {"temperature": 0, "top_k": 3}]
+
+
+@pytest.mark.parametrize("kwargs", GREEDY, ids=["temperature=0", "top_k=1", "temperature=0,top_k=3"])
+def test_sampler_greedy_picks_argmax_ties_to_lowest_index(kwargs):
+    draw = Sampler(np.random.default_rng(0), 65, **kwargs)
+    for seed in range(20):
+        logits = random_logits(seed)
+        assert draw(logits) == np.argmax(logits)
     logits = np.array([0.0, 2.0, 1.0, 2.0])
-    for kwargs in ({"temperature": 0}, {"top_k": 1, "temperature": 2.0}, {"temperature": 0, "top_k": 3}):
-        draw = Sampler(np.random.default_rng(0), 4, **kwargs)
-        assert [draw(logits) for _ in range(20)] == [1] * 20
-    assert set(np.flatnonzero(sampler_frequencies(logits, 300, top_k=2))) == {1, 3}
+    draw = Sampler(np.random.default_rng(0), 4, **kwargs)
+    assert [draw(logits) for _ in range(20)] == [1] * 20
 
 
-def test_sampler_top_k_at_least_vocabulary_keeps_all_and_returns_int():
+@pytest.mark.parametrize("temperature", [1.0, 3.0])
+def test_sampler_top_k_samples_only_from_k_largest(temperature):
+    logits, k = random_logits(0), 5
+    freq = frequencies(logits, 2000, top_k=k, temperature=temperature)
+    assert set(np.flatnonzero(freq)) == set(np.argsort(logits)[-k:])
+
+
+@pytest.mark.parametrize("logits, kept", [([0.0, 2.0, 1.0, 2.0], {1, 3}), ([0.0, 2.0, 1.0, 1.0], {1, 2})])
+def test_sampler_top_k_breaks_ties_to_lowest_index(logits, kept):
+    assert set(np.flatnonzero(frequencies(np.array(logits), 300, top_k=2))) == kept
+
+
+@pytest.mark.parametrize("top_k", [8, 20])
+def test_sampler_top_k_at_least_vocabulary_keeps_all(top_k):
     logits = random_logits(0, V=8)
-    assert_allclose(sampler_frequencies(logits, 500, top_k=8), sampler_frequencies(logits, 500))
+    assert_allclose(frequencies(logits, 500, top_k=top_k), frequencies(logits, 500))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
+def test_sampler_returns_python_int(dtype):
+    logits = np.array([1, 3, 2], dtype=dtype)
+    noise = dtype if np.dtype(dtype).kind == "f" else np.float64
     for kwargs in ({}, {"temperature": 0}, {"top_k": 2}, {"temperature": 2.0}):
-        assert type(Sampler(np.random.default_rng(0), 8, **kwargs)(logits)) is int
+        assert type(Sampler(np.random.default_rng(0), 3, dtype=noise, **kwargs)(logits)) is int
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -192,12 +130,17 @@ def test_sampler_extreme_logits(temperature, dtype):
         assert set(draws) == {0, 1, 2}
 
 
-def test_sampler_is_deterministic_across_blocks_and_more_diverse_when_hotter():
+@pytest.mark.parametrize("kwargs", [{}, {"top_k": 10}, {"temperature": 2.0}])
+def test_sampler_is_deterministic_for_a_seed_across_blocks(kwargs):
     logits = random_logits(0, V=20)
     runs = []
     for _ in range(2):
-        draw = Sampler(np.random.default_rng(7), 20, block=3)  # 3 draws per block: many refills
+        draw = Sampler(np.random.default_rng(7), 20, block=3, **kwargs)  # 3 draws per block: many refills
         runs.append([draw(logits) for _ in range(50)])
     assert runs[0] == runs[1] and len(set(runs[0])) > 1
-    h = [entropy(sampler_frequencies(logits, 4000, temperature=t)) for t in (0.5, 1.0, 2.0)]
+
+
+def test_sampler_higher_temperature_is_more_diverse():
+    logits = random_logits(0, V=20)
+    h = [entropy(frequencies(logits, 4000, temperature=t)) for t in (0.5, 1.0, 2.0)]
     assert h[0] < h[1] < h[2]
