@@ -20,8 +20,7 @@ What the loop asks of a cell (class attributes and static methods):
 (gates whose input-side gradient differs from the recurrent one),
 ``carries_dh`` (h_prev reaches h outside W_hh); ``init_params``, ``allocate``,
 ``forward_stepper``, ``backward_prepare``, ``backward_stepper``, ``input_grads``,
-``extra_grads`` (parameters besides W_xh, W_hh, b) and ``infer_step``
-(one step at generation time, on PyTorch's layouts, no caches). The two
+and ``extra_grads`` (parameters besides W_xh, W_hh, b). The two
 steppers bind one call's arrays and return ``step(t, n)``, which runs step t
 on its first n rows: each array is split into its per-step views once per
 call, so that a step does no dictionary, attribute or multi-axis index lookup
@@ -83,7 +82,6 @@ LSTM  columns [i | f | g | o] ::
 """
 
 import numpy as np
-from scipy.special import expit
 
 from .init import glorot_uniform, orthogonal_blocks
 
@@ -91,14 +89,6 @@ from .init import glorot_uniform, orthogonal_blocks
 def _by_step(a):
     """(G, T, ...) gate-major array -> list of its T steps, each a (G, ...) view."""
     return list(a.swapaxes(0, 1))
-
-
-def _sigmoid_inplace(a):
-    """a := sigmoid(a), by the formula the time loop uses: (1 + tanh(a / 2)) / 2."""
-    a *= 0.5
-    np.tanh(a, out=a)
-    a *= 0.5
-    a += 0.5
 
 
 class RNNCell:
@@ -171,16 +161,6 @@ class RNNCell:
     @staticmethod
     def extra_grads(dhw, column_sums):
         return {}
-
-    @staticmethod
-    def infer_step(xw, state, params, prefix):
-        """One step without caches, for generation: xw (G*H,) or (n, G*H) in
-        PyTorch's gate order, state a tuple of (n, H), weights
-        ``params[prefix + name]`` -> new state."""
-        (h,) = state
-        a = h @ params[prefix + "W_hh"]
-        a += xw
-        return (np.tanh(a, out=a),)
 
     @staticmethod
     def infer_layout(H):
@@ -322,23 +302,6 @@ class GRUCell:
     @staticmethod
     def extra_grads(dhw, column_sums):
         return {"b_hn": column_sums(dhw[2].reshape(-1, dhw.shape[-1]))}
-
-    @staticmethod
-    def infer_step(xw, state, params, prefix):
-        (h,) = state
-        H = h.shape[-1]
-        hw = h @ params[prefix + "W_hh"]
-        rz, n = hw[..., : 2 * H], hw[..., 2 * H :]
-        rz += xw[..., : 2 * H]
-        expit(rz, out=rz)  # on a few hundred numbers one call beats tanh's four
-        n += params[prefix + "b_hn"]
-        n *= rz[..., :H]
-        n += xw[..., 2 * H :]
-        np.tanh(n, out=n)
-        h_new = h - n
-        h_new *= rz[..., H:]
-        h_new += n
-        return (h_new,)
 
     @staticmethod
     def infer_layout(H):
@@ -493,21 +456,6 @@ class LSTMCell:
     @staticmethod
     def extra_grads(dhw, column_sums):
         return {}
-
-    @staticmethod
-    def infer_step(xw, state, params, prefix):
-        h, c = state
-        H = h.shape[-1]
-        a = h @ params[prefix + "W_hh"]
-        a += xw
-        g = np.tanh(a[..., 2 * H : 3 * H])
-        _sigmoid_inplace(a)  # i, f, o (and the g slot, already read)
-        c_new = a[..., H : 2 * H] * c
-        g *= a[..., :H]
-        c_new += g
-        h_new = np.tanh(c_new)
-        h_new *= a[..., 3 * H :]
-        return (h_new, c_new)
 
     @staticmethod
     def infer_layout(H):

@@ -18,9 +18,9 @@ Parameters are a flat dict: ``embedding``, ``layer{l}.W_xh``, ``layer{l}.W_hh``,
 ``layer{l}.b`` (``layer{l}.b_hn`` for GRU), ``layer{l}_reverse.*`` for the
 reverse direction, ``W_hy`` and ``b_y``. Gradients come back under the same keys.
 
-``step_logits`` runs one step at batch size 1 without caches; ``TokenStepper``
-does the same for a whole generated text, with its weights fused and its
-buffers prepared once (what ``RNNCharGenerator.generate`` uses).
+``TokenStepper`` runs a token model one step at a time at batch size 1, for
+a whole generated text, with its weights fused and its buffers prepared once
+(what ``RNNCharGenerator.generate`` uses).
 
 Arrays that ``forward`` and ``backward`` return (logits, gradients) and keep in
 the cache are drawn from ``recurrent.BUFFERS``: they are reused by a later
@@ -405,46 +405,10 @@ def backward(params, dlogits, cache):
     return grads
 
 
-def step_logits(params, spec, token_id, state=None):
-    """One step of a token model at batch size 1, for generation: no caches.
-
-    token_id  int, the input token
-    state     forward's state layout for one row: a list (one per layer) of
-              tuples of (1, H) arrays, or None for zeros
-    Returns (logits (C,), new_state) with new_state in the layout of ``state``,
-    so that the states ``forward`` returns after reading a prompt can be passed
-    straight in. Equals ``forward`` on the same token up to rounding (a
-    matrix-vector product sums in another order than a matrix product).
-    Unidirectional token models only.
-    """
-    if spec.bidirectional or spec.input_kind != "tokens":
-        raise ValueError("step_logits runs unidirectional token models only.")
-    cell = CELLS[spec.cell]
-    if state is None:
-        state = zero_state(spec, 1, params["W_hy"].dtype)
-    embedding = params.get("embedding")
-    x = None if embedding is None else embedding[token_id]
-    new_state = []
-    for layer in range(spec.num_layers):
-        prefix = f"layer{layer}."
-        if x is None:  # the first layer reads its W_xh row: the projection of a one-hot input
-            xw = params[prefix + "W_xh"][token_id] + params[prefix + "b"]
-        else:
-            xw = x @ params[prefix + "W_xh"]  # (1, D) @ (D, G*H)
-            xw += params[prefix + "b"]
-        s = cell.infer_step(xw, state[layer], params, prefix)
-        new_state.append(s)
-        x = s[0]  # (1, H): the next layer's input
-    logits = x[0] @ params["W_hy"]  # (H,) @ (H, C)
-    logits += params["b_y"]
-    return logits, new_state
-
-
 class TokenStepper:
     """Generation at batch size 1: one token in, the next logits out, lean.
 
-    ``step_logits`` recomputes everything from the parameter dict at each call;
-    this object prepares, once per generated text, what every step reads:
+    This object prepares, once per generated text, what every step reads:
 
     * layer 0's input projection of every token, ``table[v] = x_v W_xh + b``
       (the ``W_xh`` row itself, or the embedding row's projection), so that a
@@ -463,8 +427,9 @@ class TokenStepper:
     in-place ufunc calls per character. The state given (forward's layout, a
     list of tuples of (1, H) arrays, or None for zeros) is copied, not changed.
     ``logits`` (C,) are those after the state given, then after each ``step``;
-    the array is overwritten by the next step. Equals ``step_logits`` up to
-    rounding.
+    the array is overwritten by the next step. Equals ``forward`` on the same
+    tokens up to rounding (a matrix-vector product sums in another order than
+    a matrix product).
     """
 
     def __init__(self, params, spec, state=None):

@@ -1,11 +1,7 @@
 """Choosing the next token from logits: greedy, temperature and top-k sampling.
 
-``sample_next`` runs once per generated token on a short 1-D vector, so it
-uses a few small ufunc calls, ``rng.random()`` and ``searchsorted`` rather than
-``rng.choice``, whose per-call overhead dominates at this size.
-
-``Sampler`` draws a whole stream of tokens (one per generated character) from
-the same distributions with less work per token, by the Gumbel-max trick:
+``Sampler`` draws a whole stream of tokens (one per generated character), each
+from its own logits, with little work per token, by the Gumbel-max trick:
 ``argmax(z / T + g)`` with ``g = -log(E)``, E standard exponential, is a draw
 from ``softmax(z / T)``. The noise is drawn ahead in blocks (one generator call
 and one ``log`` per block), and for ``T <= 1`` it is scaled by T once, as
@@ -31,45 +27,16 @@ def log_softmax(logits, axis=-1):
     return z - np.log(np.exp(z).sum(axis=axis, keepdims=True))
 
 
-def sample_next(logits, rng, temperature=1.0, top_k=None):
-    """Index of the next token, drawn from (V,) ``logits``; returns an int.
-
-    ``temperature=0`` is greedy (argmax, ties to the lowest index). Otherwise
-    sample from softmax(logits / temperature): a higher temperature flattens
-    the distribution and gives more diverse samples. ``top_k`` keeps only the
-    k largest logits eligible (ties broken towards the lowest index, so
-    ``top_k=1`` is greedy); ``top_k >= V`` keeps all.
-    """
-    logits = np.asarray(logits)
-    if temperature == 0 or top_k == 1:
-        return int(logits.argmax())
-    if logits.dtype.kind != "f":
-        logits = logits.astype(np.float64)
-    index = None
-    if top_k is not None and top_k < logits.shape[0]:
-        index = (-logits).argsort(kind="stable")[:top_k]
-        logits = logits[index]
-    # At this size the call overhead outweighs the arithmetic, so this uses the
-    # cheapest spellings: x[x.argmax()] for max, np.add.accumulate for cumsum.
-    # The weights stay unnormalised: scaling the uniform draw by their total
-    # replaces the division by the sum.
-    w = logits - logits[logits.argmax()]
-    if temperature != 1:
-        w *= 1.0 / temperature
-    np.exp(w, out=w)
-    np.add.accumulate(w, out=w)
-    j = int(w.searchsorted(rng.random() * w[-1], "right"))
-    j = min(j, w.shape[0] - 1)  # u * total can round up to the total itself
-    return j if index is None else int(index[j])
-
-
 class Sampler:
     """Draw successive tokens, each from its own (V,) logits: ``sampler(logits) -> int``.
 
-    Same semantics as ``sample_next`` (greedy at ``temperature=0`` or
-    ``top_k=1``, ties to the lowest index; ``top_k`` keeps the k largest
-    logits, ties towards the lowest index), and deterministic for a given
-    ``rng``, but not the same random stream: see the module docstring.
+    ``temperature=0`` is greedy (argmax, ties to the lowest index). Otherwise
+    each token is drawn from softmax(logits / temperature): a higher
+    temperature flattens the distribution and gives more diverse samples.
+    ``top_k`` keeps only the k largest logits eligible, renormalising among
+    them (ties broken towards the lowest index, so ``top_k=1`` is greedy);
+    ``top_k >= n_classes`` keeps all. The draws are deterministic for a given
+    ``rng`` (how they use it: see the module docstring).
     ``block`` tokens' worth of noise is drawn at a time (pass the number of
     tokens expected when it is smaller); ``dtype`` is that of the noise and
     should be the logits' (float32 noise is ample for drawing among a few
