@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
-from scipy.special import chdtrc
+from scipy.special import chdtrc, softmax
 
-from skrnn._core.sampling import Sampler, log_softmax, softmax
+from skrnn._core.sampling import Sampler, log_softmax
 
 
 def random_logits(seed, V=65):
@@ -28,16 +28,6 @@ def entropy(p):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_softmax_extreme_logits_are_finite_and_sum_to_one(dtype):
-    logits = np.array([[1e4, -1e4, 0.0, 1e4], [-1e4, -1e4, 3.0, 2.0]], dtype=dtype)
-    p = softmax(logits)
-    assert p.dtype == dtype
-    assert np.all(np.isfinite(p))
-    assert_allclose(p.sum(axis=-1), 1.0, atol=1e-6)
-    assert_allclose(p[0], [0.5, 0.0, 0.0, 0.5], atol=1e-6)
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_log_softmax_extreme_logits_are_finite(dtype):
     logits = np.array([[1e4, -1e4, 0.0, 1e4], [-1e4, -1e4, 3.0, 2.0]], dtype=dtype)
     logp = log_softmax(logits)
@@ -48,9 +38,8 @@ def test_log_softmax_extreme_logits_are_finite(dtype):
                               -np.log(2)], rtol=1e-6)
 
 
-def test_softmax_and_log_softmax_follow_axis():
+def test_log_softmax_follows_axis():
     logits = np.random.default_rng(0).standard_normal((3, 4))
-    assert_allclose(softmax(logits, axis=0).sum(axis=0), 1.0, rtol=1e-15)
     assert_allclose(np.exp(log_softmax(logits, axis=0)), softmax(logits, axis=0))
     expected = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
     assert_allclose(log_softmax(logits), expected, rtol=1e-14)

@@ -12,14 +12,6 @@ and one ``log`` per block), and for ``T <= 1`` it is scaled by T once, as
 import numpy as np
 
 
-def softmax(logits, axis=-1):
-    """Probabilities along ``axis``; subtracting the max keeps exp from overflowing."""
-    logits = np.asarray(logits)
-    e = np.exp(logits - logits.max(axis=axis, keepdims=True))
-    e /= e.sum(axis=axis, keepdims=True)
-    return e
-
-
 def log_softmax(logits, axis=-1):
     """Log-probabilities along ``axis``: z - logsumexp(z), finite even for 1e4."""
     logits = np.asarray(logits)
