@@ -1,8 +1,8 @@
 """RNNSequenceClassifier vs TF-IDF + LogisticRegression on real text data sets.
 
 For each data set: 5-fold stratified cross-validation (shuffled, seed 0), the
-same folds for both models; prints mean +- std accuracy, the mean fit time
-per fold and whether skrnn meets its bar:
+same folds for both models; prints mean +- std accuracy over the folds, the
+mean fit time per fold and whether skrnn meets its bar:
 
 * SMS spam collection: accuracy >= 0.980;
 * the three labelled-sentence sets (amazon, imdb, yelp): within 0.03 of
@@ -19,6 +19,14 @@ Usage::
     python benchmarks/bench_text_classification.py --quick    # 2 folds, 2 data sets, short training
     python benchmarks/bench_text_classification.py --datasets sms yelp
     python benchmarks/bench_text_classification.py --params '{"hidden_size": 32}'
+    python benchmarks/bench_text_classification.py --datasets imdb --seeds 0 1 2 3 4
+
+On the three 1,000-sentence sets skrnn's accuracy is the mean over the seeds in
+``SEEDS`` (``random_state`` 0, 1, 2; each seed's 5-fold mean is printed too):
+one seed's figure is mostly noise there. On imdb, five seeds of the same
+settings ranged 0.737-0.772 (5-fold means), against a bar of 0.758. SMS spam,
+whose 5-fold run takes about 2.5 minutes of the 5 allowed per data set and
+whose accuracy sits clear of its bar, runs seed 0 only.
 """
 
 import argparse
@@ -55,11 +63,12 @@ DATASETS = {
 # (5 folds: 333 s, over the 5-minute bar); early stopping, batch 32: 0.987
 # in 16 s.
 SKRNN_PARAMS = {
-    "sms": dict(random_state=0, early_stopping=True, batch_size=32),
-    "amazon": dict(random_state=0),
-    "imdb": dict(random_state=0),
-    "yelp": dict(random_state=0),
+    "sms": dict(early_stopping=True, batch_size=32),
+    "amazon": dict(),
+    "imdb": dict(),
+    "yelp": dict(),
 }
+SEEDS = {"sms": (0,), "amazon": (0, 1, 2), "imdb": (0, 1, 2), "yelp": (0, 1, 2)}
 
 
 def data_dir():
@@ -105,6 +114,7 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="smoke run: 2 folds, sms and yelp, 3 epochs")
     parser.add_argument("--datasets", nargs="+", choices=sorted(DATASETS), help="data sets to run")
     parser.add_argument("--params", type=json.loads, default={}, help="JSON dict overriding skrnn parameters")
+    parser.add_argument("--seeds", type=int, nargs="+", help="random_state values to average (default: SEEDS)")
     args = parser.parse_args(argv)
 
     root = data_dir()
@@ -130,23 +140,30 @@ def main(argv=None):
             params = {**SKRNN_PARAMS[name], **args.params}
             if args.quick:
                 params["max_iter"] = 3
-            rnn, rnn_s = cross_validate(lambda: RNNSequenceClassifier(**params), texts, y, folds)
+            seeds = args.seeds or (SEEDS[name][:1] if args.quick else SEEDS[name])
+            per_seed = [cross_validate(lambda: RNNSequenceClassifier(**params, random_state=seed), texts, y, folds)
+                        for seed in seeds]
+            rnn = np.array([scores.mean() for scores, _ in per_seed])  # each seed's 5-fold mean
+            rnn_s = np.concatenate([seconds for _, seconds in per_seed])
+            fold_std = np.mean([scores.std() for scores, _ in per_seed])
             ref, ref_s = cross_validate(baseline, texts, y, folds)
             diff = rnn.mean() - ref.mean()
             ok = rnn.mean() >= bar if kind == "abs" else diff >= -bar
             all_pass &= bool(ok)
             rule = f">= {bar:.3f}" if kind == "abs" else f"diff >= -{bar:.2f}"
+            seed_note = "" if len(seeds) == 1 else f"; seeds {', '.join(f'{a:.3f}' for a in rnn)}"
             print(
-                f"{name:<8} {len(y):>5} {rnn.mean():.4f}+-{rnn.std():.4f} {rnn_s.mean():>6.1f} "
+                f"{name:<8} {len(y):>5} {rnn.mean():.4f}+-{fold_std:.4f} {rnn_s.mean():>6.1f} "
                 f"{ref.mean():.4f}+-{ref.std():.4f} {ref_s.mean():>6.2f} {diff:>+7.4f}  "
-                f"{'PASS' if ok else 'FAIL'} ({rule}; {rnn_s.sum():.0f} s in all)",
+                f"{'PASS' if ok else 'FAIL'} ({rule}; {rnn_s.sum() / len(seeds):.0f} s per seed{seed_note})",
                 flush=True,
             )
     if args.quick:
         print("(--quick: a smoke run; the bars apply to the full run)")
-    print(f"skrnn settings: the defaults of RNNSequenceClassifier plus, per data set:")
+    print("skrnn settings: the defaults of RNNSequenceClassifier plus, per data set (random_state: the seeds):")
     for name in names:
-        print(f"  {name:<8} {json.dumps({**SKRNN_PARAMS[name], **args.params})}")
+        seeds = args.seeds or SEEDS[name]
+        print(f"  {name:<8} {json.dumps({**SKRNN_PARAMS[name], **args.params})}, seeds {list(seeds)}")
     print(f"load average (1, 5, 15 min) at the end: {'%.2f %.2f %.2f' % os.getloadavg()}; "
           f"{time.perf_counter() - started:.0f} s in all")
     return 0 if all_pass or args.quick else 1
