@@ -10,6 +10,7 @@ from skrnn._core.optimizers import (
     Adagrad,
     Adam,
     RMSprop,
+    _axpy,
     add_l2_penalty,
     clip_grad_norm,
     clip_grad_value,
@@ -320,3 +321,26 @@ def test_add_l2_penalty_skips_a_set_of_keys():
     assert_array_equal(grads["W_hy"], before["W_hy"])
     for k in ("layer0.W_hh", "layer0.b"):
         assert_allclose(grads[k], before[k] + 0.5 * params[k], rtol=1e-15)
+
+
+def axpy_cases():
+    """(y, x): contiguous float32/float64 (the BLAS path), then the numpy fallbacks."""
+    rng = np.random.default_rng(0)
+    wide = rng.standard_normal((4, 6))
+    return {
+        "float32": (rng.standard_normal((4, 3)).astype(np.float32), rng.standard_normal((4, 3)).astype(np.float32)),
+        "float64": (rng.standard_normal(5), rng.standard_normal(5)),
+        "column-slice y": (wide[:, :3], rng.standard_normal((4, 3))),
+        "transposed x": (rng.standard_normal((3, 4)), wide[:, :3].T),
+        "mixed dtypes": (rng.standard_normal(5).astype(np.float32), rng.standard_normal(5)),
+        "empty": (np.zeros((0, 3)), np.zeros((0, 3))),
+        "0-d": (np.array(1.5), np.array(2.0)),
+    }
+
+
+@pytest.mark.parametrize("case", sorted(axpy_cases()))
+def test_axpy_updates_y_in_place(case):
+    y, x = axpy_cases()[case]
+    expected = y + np.asarray(-0.3 * x, dtype=y.dtype)
+    _axpy(-0.3, x, y)  # a write into a copy would leave y as it was
+    assert_allclose(y, expected, rtol=1e-6 if y.dtype == np.float32 else 1e-15)

@@ -23,8 +23,9 @@ _AXPY = {np.dtype(t): blas.get_blas_funcs("axpy", dtype=t) for t in (np.float32,
 def _axpy(a, x, y):
     """``y += a * x`` in place, as one BLAS call where the layouts allow it."""
     axpy = _AXPY.get(y.dtype)
-    if axpy is not None and x.dtype == y.dtype and x.flags.c_contiguous and y.flags.c_contiguous:
-        # y is contiguous and of the routine's type, so the wrapper writes into it (no copy).
+    if axpy is not None and y.size and x.dtype == y.dtype and x.flags.c_contiguous and y.flags.c_contiguous:
+        # y is contiguous and of the routine's type, so the wrapper writes into it (no copy);
+        # the wrapper rejects empty arrays.
         axpy(x.reshape(-1), y.reshape(-1), a=a)
     else:
         y += a * x
@@ -38,6 +39,7 @@ class _Optimizer:
     """
 
     _buffers = ()
+    _uses_scratch = True
 
     def __init__(self, params, learning_rate):
         self.params = params
@@ -48,7 +50,7 @@ class _Optimizer:
             for name in self._buffers
         }
         # One scratch array per parameter holds the update before it is applied.
-        self._scratch = {k: np.empty_like(p) for k, p in params.items()}
+        self._scratch = {k: np.empty_like(p) for k, p in params.items()} if self._uses_scratch else {}
 
     def state_dict(self):
         """Return ``{"t": int, <buffer>: {key: array copy}}`` as plain data.
@@ -87,6 +89,7 @@ class SGD(_Optimizer):
     """
 
     _buffers = ("b",)
+    _uses_scratch = False  # the update goes straight into p (two axpy calls)
 
     def __init__(self, params, learning_rate=0.01, momentum=0.9, nesterov=True):
         super().__init__(params, learning_rate)
