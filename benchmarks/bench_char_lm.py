@@ -389,7 +389,7 @@ def shakespeare_cell(cell, alphabet, train_text, valid_text, setup, steps, quick
         (f"shakespeare {cell}: {steps} steps wall",
          f"skrnn {seconds[0]:.1f} s, torch {seconds[1]:.1f} s ({speed:.2f}x)",
          f"torch / skrnn >= {speed_bar}" if speed_bar else "no bar",
-         check and speed_bar and speed >= speed_bar if speed_bar else None),
+         (check and speed >= speed_bar) if speed_bar else None),
     ]
 
 

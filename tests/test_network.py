@@ -336,3 +336,22 @@ def test_token_stepper_rejects_other_models(kwargs):
     params = init_params(spec, np.random.default_rng(0), np.float32)
     with pytest.raises(ValueError, match="unidirectional"):
         TokenStepper(params, spec)
+
+
+def test_blas_limit_nests_and_restores():
+    from skrnn._core.recurrent import _blas_libraries, blas_limit
+
+    libs = _blas_libraries()
+    threads = lambda: [lib.get_num_threads() for lib in libs]  # noqa: E731
+    before = threads()
+    with blas_limit(1):
+        assert all(n == 1 for n in threads())
+        with blas_limit(2):  # looser than the block it is in: the outer cap holds
+            assert all(n == 1 for n in threads())
+        assert all(n == 1 for n in threads())
+    assert threads() == before
+    with blas_limit(2):
+        with blas_limit(1):  # tighter: applies, and the outer cap comes back after it
+            assert all(n == 1 for n in threads())
+        assert threads() == [min(n, 2) for n in before]
+    assert threads() == before

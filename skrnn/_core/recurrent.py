@@ -68,21 +68,32 @@ def loop_threads(n_rows, hidden_size):
     return max(1, min((lib.get_num_threads() for lib in _blas_libraries()), default=1))
 
 
+_CAP = threading.local()  # .n: the cap of the innermost blas_limit block this thread is in
+
+
 @contextmanager
 def blas_limit(n_threads):
     """Cap BLAS threads (numpy's and scipy's pools alike) inside the block.
 
     Talks to the libraries directly: threadpoolctl's ``limit`` spends about
-    25 us per call in Python, paid twice per training step.
+    25 us per call in Python. Inside a block with a cap as tight (a training
+    step holds one around its forward and backward, which hold their own), it
+    does nothing: asking the libraries costs microseconds per call.
     """
+    outer = getattr(_CAP, "n", None)
+    if outer is not None and outer <= n_threads:
+        yield
+        return
     libs = _blas_libraries()
     previous = [lib.get_num_threads() for lib in libs]
     for lib, n in zip(libs, previous):
         if n > n_threads:
             lib.set_num_threads(n_threads)
+    _CAP.n = n_threads
     try:
         yield
     finally:
+        _CAP.n = outer
         for lib, n in zip(libs, previous):
             if n > n_threads:
                 lib.set_num_threads(n)
