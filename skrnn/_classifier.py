@@ -56,9 +56,11 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
         small text sets than None and trains faster on large vocabularies
         (the solver updates a (vocabulary, 64) table instead of a
         (vocabulary, gates * hidden_size) one).
-    bidirectional : bool, default=False
+    bidirectional : bool, default=True
         Also run each layer over the sequence in reverse and concatenate the
-        two directions' outputs.
+        two directions' outputs. On by default: on the three sentence sets of
+        the benchmarks it raised accuracy on every one (see the README), for
+        about 1.7x the fit time; turn it off for speed.
     dropout : float, default=0.0
         Dropout rate on the inputs of layers after the first and on the pooled
         representation, during training only.
@@ -217,8 +219,8 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
     ['pos', 'pos', 'neg']
     >>> clf.predict_proba(["bad"]).shape
     (1, 2)
-    >>> clf.transform(["good"]).shape
-    (1, 16)
+    >>> clf.transform(["good"]).shape  # both directions' 16 units
+    (1, 32)
 
     Numeric sequences: 8 steps of 8 pixels per digit image.
 
@@ -248,7 +250,7 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
         cell="gru",
         num_layers=1,
         embedding_dim=64,
-        bidirectional=False,
+        bidirectional=True,
         dropout=0.0,
         pooling="max",
         solver="adam",
