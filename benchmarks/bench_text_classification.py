@@ -23,10 +23,11 @@ Usage::
 
 On the three 1,000-sentence sets skrnn's accuracy is the mean over the seeds in
 ``SEEDS`` (``random_state`` 0, 1, 2; each seed's 5-fold mean is printed too):
-one seed's figure is mostly noise there. On imdb, five seeds of the same
-settings ranged 0.737-0.772 (5-fold means), against a bar of 0.758. SMS spam,
-whose 5-fold run takes about 2.5 minutes of the 5 allowed per data set and
-whose accuracy sits clear of its bar, runs seed 0 only.
+one seed's figure is mostly noise there. On imdb, five seeds of the
+unidirectional model ranged 0.737-0.772 (5-fold means), against a bar of
+0.758; the bidirectional default ranged 0.759-0.780. SMS spam, whose 5-fold
+run takes about 4.5 minutes of the 5 allowed per data set and whose accuracy
+sits clear of its bar, runs seed 0 only.
 """
 
 import argparse
@@ -61,7 +62,8 @@ DATASETS = {
 # solver steps per epoch. Measured on fold 1 at load ~1: defaults 0.986 in
 # 47 s (batch 32, no early stopping); early stopping, batch 16: 0.986 in 60 s
 # (5 folds: 333 s, over the 5-minute bar); early stopping, batch 32: 0.987
-# in 16 s.
+# in 16 s. (Those were unidirectional; the bidirectional default takes about
+# 1.9x as long: 276 s for the 5 folds.)
 SKRNN_PARAMS = {
     "sms": dict(early_stopping=True, batch_size=32),
     "amazon": dict(),

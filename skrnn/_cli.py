@@ -194,7 +194,9 @@ def build_parser():
                            help="split texts into words or characters (default: %(default)s)")
     train_clf.add_argument("--pooling", choices=sorted(POOLINGS), default=classifier["pooling"],
                            help="how the steps' outputs become one vector (default: %(default)s)")
-    train_clf.add_argument("--bidirectional", action="store_true", help="also read each text backwards")
+    train_clf.add_argument("--bidirectional", action=argparse.BooleanOptionalAction,
+                           default=classifier["bidirectional"],
+                           help="also read each text backwards (default: %(default)s)")
     _add(train_clf, "--max-len", type=int, default=None, low=1,
          help="keep only the first N tokens of each text (default: all)")
     train_clf.add_argument("--balanced", action="store_true",

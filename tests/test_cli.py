@@ -15,7 +15,7 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 
 from skrnn import RNNCharGenerator, RNNSequenceClassifier, _training
-from skrnn._cli import main, python_docs_corpus, save_model
+from skrnn._cli import build_parser, main, python_docs_corpus, save_model
 from skrnn._progress import TrainingProgress, render
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -122,6 +122,16 @@ def test_cli_train_classifier_reads_named_columns(workdir, trained):
     assert re.search(r"Epoch 2: loss \d+\.\d+", result.stdout)
     model = joblib.load(workdir / "clf.joblib")
     assert isinstance(model, RNNSequenceClassifier) and list(model.classes_) == ["neg", "pos"]
+
+
+@pytest.mark.parametrize("flag, expected", [
+    ((), RNNSequenceClassifier().bidirectional),  # the estimator's default, whatever it is
+    (("--bidirectional",), True),
+    (("--no-bidirectional",), False),
+])
+def test_cli_bidirectional_follows_the_estimator_default(flag, expected):
+    args = build_parser()[0].parse_args(["train-classifier", "t.tsv", "-o", "m.joblib", *flag])
+    assert args.bidirectional is expected
 
 
 def test_cli_generate_same_seed_gives_same_text(runs, workdir, capsys):
