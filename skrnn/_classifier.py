@@ -58,9 +58,10 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
         (vocabulary, gates * hidden_size) one).
     bidirectional : bool, default=True
         Also run each layer over the sequence in reverse and concatenate the
-        two directions' outputs. On by default: on the three sentence sets of
-        the benchmarks it raised accuracy on every one (see the README), for
-        about 1.7x the fit time; turn it off for speed.
+        two directions' outputs. On by default: on the benchmarks' sentence
+        sets it raised accuracy on two (imdb 0.750 -> 0.766, amazon 0.812 ->
+        0.820) and left the third unchanged (see the README), for about 1.7x
+        the fit time; turn it off for speed.
     dropout : float, default=0.0
         Dropout rate on the inputs of layers after the first and on the pooled
         representation, during training only.
