@@ -177,6 +177,23 @@ def test_network_row_order_does_not_matter():
     np.testing.assert_allclose(logits_perm, logits[perm], rtol=1e-12)
 
 
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_network_max_pooling_reads_only_real_steps(bidirectional):
+    """A row's max-pooled vector is its maximum over its own steps, as when it runs alone:
+    the zeros at padded steps never win over negative outputs."""
+    spec = NetworkSpec(n_inputs=D, n_outputs=C, hidden_size=H, input_kind="dense", pooling="max",
+                       bidirectional=bidirectional)
+    rng = np.random.default_rng(7)
+    params = init_params(spec, rng, np.float64)
+    lengths = np.array([5, 3, 2, 1])
+    X, _, _ = _batch(spec, rng, lengths)
+    _, _, cache = forward(params, spec, X, lengths)
+    for i, length in enumerate(lengths):
+        _, _, alone = forward(params, spec, X[i : i + 1, :length], lengths[i : i + 1])
+        np.testing.assert_allclose(cache["rep"][i], alone["rep"][0], rtol=1e-12)
+    assert (cache["rep"][lengths < T] < 0).any()  # the case that padding would get wrong
+
+
 def test_network_float32_by_default():
     spec = NetworkSpec(n_inputs=V, n_outputs=C, hidden_size=H, pooling="mean")
     params = init_params(spec, np.random.default_rng(0))

@@ -293,11 +293,17 @@ def _pool(out, lengths, spec, cache):
             pooled[:, H:] = out[0, :, H:]
     elif spec.pooling == "mean":
         pooled = out.sum(axis=0) / np.maximum(lengths, 1)[:, None].astype(out.dtype)
-    else:  # max over real steps only
-        masked = np.where((np.arange(T)[:, None] < lengths[None, :])[:, :, None], out, -np.inf)
-        argmax = masked.argmax(axis=0)  # (N, Hd)
-        cache["argmax"] = argmax
-        pooled = np.take_along_axis(out, argmax[None], axis=0)[0]
+    else:  # max over real steps only: rows are sorted by length, so step t's real rows are a prefix
+        pooled = out[0].copy()
+        for t, n in enumerate(cache["n_active"].tolist()[1:], start=1):
+            if not n:
+                break
+            np.maximum(pooled[:n], out[t, :n], out=pooled[:n])
+        # The first step holding each maximum, for backward: a row's padding comes after its real
+        # steps, so it is never first. (numpy's argmax along axis 0 took 3-4x this whole pooling.)
+        rank = np.arange(T, 0, -1, dtype=np.min_scalar_type(T))[:, None, None]  # T - t
+        first = np.multiply(out == pooled, rank).max(axis=0)
+        cache["argmax"] = (T - first.astype(np.intp)) % T  # (N, Hd); 0 where nothing matched (NaN)
     pooled[empty] = 0
     return pooled
 
