@@ -360,10 +360,10 @@ def training_rows(cells, sizes, repeats, budget, flops, settle):
             if torch:
                 fns["torch"] = TorchTrainer(cell, H).step
             tok = {name: N * T / t for name, t in zip(fns, interleaved(list(fns.values()), repeats, budget, settle))}
-            vs_torch = {name: f"{tok[name] / tok['torch']:.2f}" if torch and name in tok else "-"
-                        for name in ("skrnn", "bare", "ceiling")}
+            ratios = {name: tok[name] / tok["torch"] for name in fns if torch and name != "torch"}
+            vs_torch = {name: f"{ratios[name]:.2f}" if name in ratios else "-" for name in ("skrnn", "bare", "ceiling")}
             bound = flops / (6 * (GATES[cell] * H * H + H * V))  # tokens/s at the GEMM rate
-            ratio = tok["skrnn"] / tok["torch"] if torch else float("nan")
+            ratio = ratios.get("skrnn", float("nan"))
             bar = TRAIN_BARS.get((cell, H)) if torch else None
             failures += bool(bar) and ratio < bar
             torch_col = f"{tok['torch']:9.0f}" if torch else f"{'-':>9}"
