@@ -24,6 +24,7 @@ from contextvars import ContextVar
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
+from ._core.denormals import flush_denormals
 from ._core.losses import softmax_cross_entropy
 from ._core.network import backward, forward
 from ._core.optimizers import SOLVERS, add_l2_penalty, clip_grad_norm
@@ -82,7 +83,9 @@ def train_step(params, spec, optimizer, X, lengths, targets, weights=None, state
     """
     # One thread count for the whole step (see loop_threads): the solvers' axpy
     # calls run on scipy's BLAS pool, which would otherwise use every core.
-    with blas_limit(loop_threads(len(X), spec.hidden_size)):
+    # Subnormals flushed for the update too: Adam's m decays towards them where
+    # gradients stay zero.
+    with blas_limit(loop_threads(len(X), spec.hidden_size)), flush_denormals():
         logits, states, cache = forward(params, spec, X, lengths, state0, dropout=dropout, rng=rng)
         loss, dlogits = softmax_cross_entropy(logits, targets, weights)
         grads = backward(params, dlogits, cache)

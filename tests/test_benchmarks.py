@@ -1,4 +1,4 @@
-"""The core benchmark runs end to end (tiny sizes; with torch when it is installed)."""
+"""The benchmarks run end to end (tiny sizes; with torch when it is installed)."""
 
 import importlib.util
 from pathlib import Path
@@ -6,17 +6,24 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_core.py"
+from skrnn._core import denormals
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def load_script(name):
+    path = BENCHMARKS / f"{name}.py"
+    if not path.exists():
+        pytest.skip("benchmarks/ is not part of this installation")
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(scope="module")
 def bench_core():
-    if not BENCH.exists():
-        pytest.skip("benchmarks/ is not part of this installation")
-    spec = importlib.util.spec_from_file_location("bench_core", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("bench_core")
 
 
 def test_bench_core_prints_every_row(bench_core, capsys):
@@ -51,3 +58,18 @@ def test_bare_rnn_step_computes_skrnns_loss_and_gradients(bench_core):
     assert grads.keys() == expected.keys()
     for name, g in expected.items():
         np.testing.assert_allclose(grads[name], g, rtol=1e-3, atol=1e-6, err_msg=name)
+
+
+def test_bench_long_sequences_compares_the_same_fit_flushed_and_not(capsys):
+    bench = load_script("bench_long_sequences")
+    args = ["--cells", "rnn", "--length", "30", "--series", "8", "--max-iter", "1", "--repeats", "1"]
+    assert bench.main(args) == 0
+    out = capsys.readouterr().out
+    assert denormals.ENABLED  # the script turns flushing back on
+    if not denormals.supported():
+        assert "not supported" in out
+        return
+    rows = [line.split() for line in out.splitlines() if line.startswith("rnn")]
+    assert len(rows) == 1
+    assert float(rows[0][1]) > 0 and float(rows[0][2]) > 0  # both fit times
+    assert rows[0][4] == "yes"  # flushing changed nothing but the time

@@ -35,6 +35,7 @@ import numpy as np
 from scipy import sparse
 
 from .cells import CELLS
+from .denormals import flush_denormals
 from .init import glorot_uniform
 from .recurrent import (
     BUFFERS,
@@ -226,7 +227,7 @@ def forward(params, spec, X, lengths, state0=None, *, dropout=0.0, rng=None):
 
     states = []
     n_threads = loop_threads(N, spec.hidden_size)
-    with blas_limit(n_threads):
+    with blas_limit(n_threads), flush_denormals():
         for layer in range(spec.num_layers):
             if layer > 0 and use_dropout:
                 mask = _dropout_mask(rng, inp.shape, dropout, dtype)
@@ -349,7 +350,7 @@ def backward(params, dlogits, cache):
     rev = cache["rev"]
 
     n_threads = loop_threads(N, H)
-    with blas_limit(n_threads):
+    with blas_limit(n_threads), flush_denormals():
         dl = dlogits.reshape(-1, C)
         grads["W_hy"] = rep.reshape(-1, Hd).T @ dl  # (Hd, M) @ (M, C)
         grads["b_y"] = column_sums(dl)
