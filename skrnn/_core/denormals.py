@@ -11,6 +11,11 @@ losses and accuracies. The processor can treat such values as zero instead
 (the flush-to-zero and denormals-are-zero bits of its MXCSR register), as
 TensorFlow and XLA run their CPU kernels: next to any normal gradient a
 float32 value below 1.2e-38 is far beneath the format's resolution.
+What changes besides speed: a subnormal reads as zero, so a log or a square
+root of one gives -inf or 0 (a known JAX gotcha). Inside the core every log
+takes a softmax row sum, kept above 1e-19 (``losses._rows_far_below``), and
+every square root a solver's sum or average of squared gradients, next to
+an epsilon of 1e-8 that outweighs the square root of any subnormal.
 
 How: MXCSR belongs to each thread, and NumPy offers no way to set it; the C
 library's ``fegetenv``/``fesetenv`` read and write it with the x87 state, in a
