@@ -48,7 +48,6 @@ ENABLED = True  # False: the context does nothing (benchmarks compare both)
 
 class _ThreadState(threading.local):
     depth = 0  # nesting of flush_denormals() blocks in this thread
-    previous = 0  # the FLUSH_BITS that were set before the outermost block
 
 
 _STATE = _ThreadState()
@@ -56,7 +55,8 @@ _FENV = None  # (fegetenv, fesetenv), False when unavailable; found on first use
 
 
 def _fenv_functions():
-    if sys.platform != "linux" or platform.machine() != "x86_64":
+    # A 32-bit Python on an x86-64 kernel has i386's fenv_t, without MXCSR in word 7.
+    if sys.platform != "linux" or platform.machine() != "x86_64" or sys.maxsize < 2**32:
         return None
     for name in (None, ctypes.util.find_library("m")):  # the process's own symbols, then libm
         try:
@@ -119,12 +119,13 @@ def flush_denormals():
     """
     state = _STATE
     functions = _usable() if ENABLED and state.depth == 0 else None
-    if functions:
-        state.previous = _set_bits(functions, FLUSH_BITS)
+    previous = FLUSH_BITS  # restoring this changes nothing
     state.depth += 1
-    try:
+    try:  # entered first, so that a KeyboardInterrupt arriving after the change restores it
+        if functions:
+            previous = _set_bits(functions, FLUSH_BITS)
         yield
     finally:
         state.depth -= 1
         if functions:
-            _set_bits(functions, state.previous)
+            _set_bits(functions, previous)
