@@ -119,7 +119,7 @@ def flush_denormals():
     """
     state = _STATE
     functions = _usable() if ENABLED and state.depth == 0 else None
-    previous = FLUSH_BITS  # restoring this changes nothing
+    previous = None  # the bits before this block, once it has set them
     state.depth += 1
     try:  # entered first, so that a KeyboardInterrupt arriving after the change restores it
         if functions:
@@ -127,5 +127,5 @@ def flush_denormals():
         yield
     finally:
         state.depth -= 1
-        if functions:
+        if previous is not None:
             _set_bits(functions, previous)
