@@ -77,6 +77,22 @@ def test_flush_denormals_changes_only_the_calling_thread():
     assert seen == [True]
 
 
+@needs_flushing
+def test_flush_denormals_leaves_the_thread_as_it_was_when_fegetenv_fails(monkeypatch):
+    fegetenv, fesetenv = denormals._usable()
+    calls = []
+
+    def failing_once(env):
+        calls.append(env)
+        return -1 if len(calls) == 1 else fegetenv(env)
+
+    monkeypatch.setattr(denormals, "_FENV", (failing_once, fesetenv))
+    with pytest.raises(OSError, match="fegetenv"), flush_denormals():
+        pass
+    assert denormals._STATE.depth == 0
+    assert subnormal_survives()
+
+
 def test_flush_denormals_does_nothing_where_unsupported(monkeypatch):
     monkeypatch.setattr(denormals, "_FENV", False)
     assert not denormals.supported()
