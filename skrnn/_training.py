@@ -83,8 +83,8 @@ def train_step(params, spec, optimizer, X, lengths, targets, weights=None, state
     """
     # One thread count for the whole step (see loop_threads): the solvers' axpy
     # calls run on scipy's BLAS pool, which would otherwise use every core.
-    # Subnormals flushed for the update too: Adam's m decays towards them where
-    # gradients stay zero.
+    # Subnormals flushed for the update too: weights and Adam's moments decay
+    # into them where only the L2 term, or nothing, pulls on them.
     with blas_limit(loop_threads(len(X), spec.hidden_size)), flush_denormals():
         logits, states, cache = forward(params, spec, X, lengths, state0, dropout=dropout, rng=rng)
         loss, dlogits = softmax_cross_entropy(logits, targets, weights)

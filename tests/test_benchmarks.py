@@ -1,11 +1,13 @@
 """The benchmarks run end to end (tiny sizes; with torch when it is installed)."""
 
 import importlib.util
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from skrnn import RNNSequenceClassifier
 from skrnn._core import denormals
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -73,3 +75,15 @@ def test_bench_long_sequences_compares_the_same_fit_flushed_and_not(capsys):
     assert len(rows) == 1
     assert float(rows[0][1]) > 0 and float(rows[0][2]) > 0  # both fit times
     assert rows[0][4] == "yes"  # flushing changed nothing but the time
+
+
+def test_bench_text_classification_fits_a_fold_with_or_without_flushing():
+    bench = load_script("bench_text_classification")
+    texts = ["good film", "bad film", "great plot", "awful plot"] * 5
+    y = np.array([1, 0, 1, 0] * 5)
+    make = partial(RNNSequenceClassifier, hidden_size=4, max_iter=2, random_state=0)
+    train, test = np.arange(16), np.arange(16, 20)
+    flushed, _ = bench.fit_and_score(make, texts, y, train, test)
+    ieee, _ = bench.fit_and_score(make, texts, y, train, test, flush=False)
+    assert flushed == ieee
+    assert denormals.ENABLED  # a worker's next fold flushes again

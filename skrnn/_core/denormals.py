@@ -1,16 +1,25 @@
 """Subnormal floats flushed to zero while the core computes (x86-64 Linux).
 
-Why: backpropagation through a long sequence shrinks the gradient at every
-step, and once values fall below the smallest normal float (1.2e-38 in
-float32) an x86 processor computes on them through microcode assists, tens
-to hundreds of times slower. Measured on this project's 2-core machine: a
+Why: values below the smallest normal float (1.2e-38 in float32) are
+computed through microcode assists on x86, tens to hundreds of times slower,
+and training makes them. Measured on this project's 2-core machine, where a
 (128, 128) float32 matrix product took 6.5 ms on subnormal input instead of
-51 us; fitting a vanilla RNN ("last" pooling) on 256 series of 1,000 steps
-took 4.5 s instead of 0.94 s, a GRU 14.4 s instead of 4.3 s, with the same
-loss curves (``benchmarks/bench_long_sequences.py``). The processor can treat such values as zero instead
-(the flush-to-zero and denormals-are-zero bits of its MXCSR register), as
-TensorFlow and XLA run their CPU kernels: next to any normal gradient a
-float32 value below 1.2e-38 is far beneath the format's resolution.
+51 us:
+
+* backpropagation through a long sequence shrinks gradients at every step:
+  fitting a vanilla RNN ("last" pooling) on 256 series of 1,000 steps took
+  4.5 s instead of 0.94 s, a GRU 14.4 s instead of 4.3 s, with the same loss
+  curves (``benchmarks/bench_long_sequences.py``);
+* weights with no gradient but the L2 term decay into them: in the SMS spam
+  classifier with early stopping, the embedding rows of words that only the
+  validation split holds; a fold took 59.5 s instead of 24.4 s, with the same
+  accuracy (``benchmarks/bench_text_classification.py --no-flush``).
+
+The processor can treat such values as zero instead (the flush-to-zero and
+denormals-are-zero bits of its MXCSR register), as TensorFlow and XLA run
+their CPU kernels: next to any normal value a float32 below 1.2e-38 is far
+beneath the format's resolution.
+
 What changes besides speed: a subnormal reads as zero, so a log or a square
 root of one gives -inf or 0 (a known JAX gotcha). Inside the core every log
 takes a softmax row sum, kept above 1e-19 (``losses._rows_far_below``), and
