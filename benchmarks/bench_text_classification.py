@@ -78,6 +78,8 @@ DATASETS = {
 # (5 folds: 333 s, over the 5-minute bar); early stopping, batch 32: 0.987
 # in 16 s. (Those were unidirectional; the bidirectional default takes about
 # 1.9x as long: 276-311 s for the 5 folds one at a time, hence --jobs 2.)
+# Every figure above predates the flushing of subnormal floats, which made
+# the early-stopping fits about 2.4x slower (see the module docstring).
 SKRNN_PARAMS = {
     "sms": dict(early_stopping=True, batch_size=32),
     "amazon": dict(),
