@@ -24,8 +24,14 @@ from ._core.network import POOLINGS, NetworkSpec, forward
 from ._sequences import INPUT_TYPES, TOKENIZERS, fit_sequences, read_sequences, set_input_state, truncate
 from ._training import fit_epochs, train_step
 
-# Rows per forward pass at predict time: bounds the (T, N, H) workspaces.
-_PREDICT_ROWS = 512
+# Work per forward pass at predict time, in rows x steps x hidden units, and
+# the fewest and most rows per pass: a pass's (T, N, H) workspaces stay near a
+# few times 2**20 floats, and a step's blocks small enough for the cache.
+# predict_proba (BiGRU, H=64, one thread), before with passes of 512 rows:
+# 1,024 series of 1,000 steps took 3.2 GB at peak, now 0.15 GB (3.6 -> 2.8 s);
+# 22,000 SMS texts 571 -> 157 MB (2.3 -> 1.5 s).
+_PREDICT_WORK = 2**20
+_PREDICT_ROWS = (32, 512)
 # Minibatches per pool of rows sorted by length while training.
 _POOL_BATCHES = 50
 
@@ -675,15 +681,20 @@ def _predict(params, spec, batch, lengths, *, pooled=False):
     """Logits (N, C), or the pooled representations, in chunks of similar lengths.
 
     Rows are visited by decreasing length so that each chunk is trimmed to
-    its own longest sequence; the results come back in the input's order.
+    its own longest sequence and holds about ``_PREDICT_WORK`` rows x steps x
+    hidden units (within ``_PREDICT_ROWS``); the results come back in the
+    input's order.
     """
     if batch.shape[1] == 0:  # only sequences without steps (empty strings): read one padding step
         batch = np.zeros((batch.shape[0], 1, *batch.shape[2:]), dtype=batch.dtype)
     order = np.argsort(-lengths, kind="stable")
+    fewest, most = _PREDICT_ROWS
     out = None
-    for start in range(0, order.size, _PREDICT_ROWS):
-        rows = order[start : start + _PREDICT_ROWS]
-        steps = max(int(lengths[rows[0]]), 1)
+    start = 0
+    while start < order.size:
+        steps = max(int(lengths[order[start]]), 1)  # this pass's longest row: rows come longest first
+        rows = order[start : start + min(most, max(fewest, _PREDICT_WORK // (steps * spec.hidden_size)))]
+        start += rows.size
         logits, _, cache = forward(params, spec, batch[rows, :steps], lengths[rows])
         part = logits
         if pooled:
@@ -691,4 +702,5 @@ def _predict(params, spec, batch, lengths, *, pooled=False):
         if out is None:
             out = np.empty((order.size, part.shape[1]), dtype=part.dtype)
         out[rows] = part
+        del logits, cache, part  # back to the pool before the next pass asks for its workspace
     return out

@@ -14,6 +14,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.utils.estimator_checks import check_param_validation
 
 from skrnn import CharTokenizer, RNNSequenceClassifier, WordTokenizer
+from skrnn import _classifier
+from skrnn._core.network import forward
 
 # A negation-sentiment set written for these tests. The label is the polarity
 # of the adjective, flipped by "not", so no bag of words separates it ("not
@@ -542,3 +544,24 @@ def test_classifier_skops_round_trip(tmp_path):
     sio.dump(clf, path)
     loaded = sio.load(path, trusted=sio.get_untrusted_types(file=path))
     np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+
+
+def test_classifier_predicts_in_passes_sized_by_length(monkeypatch):
+    # Long rows go in passes of few rows, short rows in passes of many, so that a
+    # pass's workspace stays bounded; the probabilities are those of one pass.
+    rng = np.random.default_rng(0)
+    X = [rng.standard_normal((n, 2)) for n in [40, 3, 10, 40, 10, 3, 10, 40, 3, 10, 3, 10]]
+    y = np.arange(len(X)) % 2
+    clf = RNNSequenceClassifier(hidden_size=4, max_iter=2, random_state=0).fit(X, y)
+    whole = clf.predict_proba(X)  # the defaults: one pass over all 12 rows
+    passes = []
+
+    def recording(params, spec, batch, lengths, *args, **kwargs):
+        passes.append(batch.shape[:2])
+        return forward(params, spec, batch, lengths, *args, **kwargs)
+
+    monkeypatch.setattr(_classifier, "forward", recording)
+    monkeypatch.setattr(_classifier, "_PREDICT_WORK", 80 * 4)  # 80 rows x steps at hidden_size=4
+    monkeypatch.setattr(_classifier, "_PREDICT_ROWS", (1, 4))
+    np.testing.assert_allclose(clf.predict_proba(X), whole, rtol=1e-5)
+    assert passes == [(2, 40), (2, 40), (4, 10), (4, 3)]
