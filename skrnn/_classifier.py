@@ -28,8 +28,8 @@ from ._training import fit_epochs, train_step
 # the fewest and most rows per pass: a pass's (T, N, H) workspaces stay near a
 # few times 2**20 floats, and a step's blocks small enough for the cache.
 # predict_proba (BiGRU, H=64, one thread), before with passes of 512 rows:
-# 1,024 series of 1,000 steps took 3.2 GB at peak, now 0.15 GB (3.6 -> 2.8 s);
-# 22,000 SMS texts 571 -> 157 MB (2.3 -> 1.5 s).
+# 1,024 series of 1,000 steps peaked at 3.2 GB, now 0.13 GB (3.6 -> 2.9 s);
+# 22,000 SMS texts 571 -> 125 MB (2.3 -> 1.5 s).
 _PREDICT_WORK = 2**20
 _PREDICT_ROWS = (32, 512)
 # Minibatches per pool of rows sorted by length while training.
