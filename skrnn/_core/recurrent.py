@@ -121,9 +121,10 @@ class BufferPool(threading.local):
     its own pool. Small arrays are left to malloc, which recycles them well.
 
     Memory: a request takes the smallest free buffer of 1-2x its size, else a
-    new one of its size class (``_size_class``). Making one first drops free buffers idle for ``max_idle`` requests
-    (shapes that stopped coming, e.g. varying sequence lengths), and the pool
-    never holds more than ``max_bytes``; ``clear()`` lets everything go.
+    new one of its size class (``_size_class``). Making one first drops free
+    buffers idle for ``max_idle`` requests (shapes that stopped coming, e.g.
+    varying sequence lengths), and the pool never holds more than
+    ``max_bytes``; ``clear()`` lets everything go.
     """
 
     max_bytes = 512 * 2**20  # beyond this, arrays are allocated and freed as usual
@@ -191,6 +192,7 @@ def _size_class(nbytes):
     varying length) then finds its buffer again; with exact sizes, one
     predict_proba over 22,000 texts left about 100 buffers of 1 MB behind.
     """
+    nbytes = int(nbytes)
     step = 1 << max(nbytes.bit_length() - 4, 0)
     return -(-nbytes // step) * step
 
