@@ -43,15 +43,11 @@ def fit(cell, X, y, max_iter, flush):
     model = RNNSequenceClassifier(
         cell=cell, bidirectional=False, pooling="last", max_iter=max_iter, random_state=0
     )
-    denormals.ENABLED = flush
-    try:
+    with denormals.enabled(flush), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # max_iter is kept short on purpose
         start = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # max_iter is kept short on purpose
-            model.fit(X, y)
+        model.fit(X, y)
         return time.perf_counter() - start, np.array(model.loss_curve_)
-    finally:
-        denormals.ENABLED = True
 
 
 def subnormal_fraction(cell, X, y):

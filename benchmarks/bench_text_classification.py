@@ -124,18 +124,15 @@ def fit_and_score(make_model, texts, y, train, test, flush=True):
 
     ``flush=False`` fits with IEEE subnormals, as skrnn did before it flushed them.
     """
-    denormals.ENABLED = flush  # set in the process that fits: a loky worker runs many folds
-    try:
-        with threadpool_limits(limits=1, user_api="blas"):
-            model = make_model()
-            start = time.perf_counter()
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                model.fit([texts[i] for i in train], y[train])
-            seconds = time.perf_counter() - start
-            return model.score([texts[i] for i in test], y[test]), seconds
-    finally:
-        denormals.ENABLED = True
+    # Set in the process that fits: a loky worker runs many folds.
+    with denormals.enabled(flush), threadpool_limits(limits=1, user_api="blas"):
+        model = make_model()
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.fit([texts[i] for i in train], y[train])
+        seconds = time.perf_counter() - start
+        return model.score([texts[i] for i in test], y[test]), seconds
 
 
 def cross_validate(make_models, texts, y, folds, n_jobs, flush=True):

@@ -13,8 +13,7 @@ from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.utils.estimator_checks import check_param_validation
 
-from skrnn import CharTokenizer, RNNSequenceClassifier, WordTokenizer
-from skrnn import _classifier
+from skrnn import CharTokenizer, RNNSequenceClassifier, WordTokenizer, _classifier
 from skrnn._core.network import forward
 
 # A negation-sentiment set written for these tests. The label is the polarity

@@ -52,7 +52,7 @@ FLUSH_BITS = 0x8040  # MXCSR: flush to zero (bit 15), denormals are zero (bit 6)
 _MXCSR_WORD = 7  # fenv_t as uint32 words: the x87 environment (28 bytes), then MXCSR
 _ENV_WORDS = 16  # room to spare: fegetenv writes sizeof(fenv_t), 32 bytes here
 
-ENABLED = True  # False: the context does nothing (benchmarks compare both)
+ENABLED = True  # False: flush_denormals() does nothing (see enabled())
 
 
 class _ThreadState(threading.local):
@@ -112,6 +112,17 @@ def _usable():
             except OSError:
                 pass
     return _FENV
+
+
+@contextmanager
+def enabled(on):
+    """Flushing on or off inside the block, for benchmarks that compare both."""
+    global ENABLED
+    previous, ENABLED = ENABLED, on
+    try:
+        yield
+    finally:
+        ENABLED = previous
 
 
 def supported():
