@@ -22,7 +22,12 @@ Columns
 skrnn tok/s, torch tok/s  N*T / median step time (medians of ``--repeats``
                           measurements, skrnn and torch interleaved A,B,A,B so
                           that load from other processes hits both alike)
-ratio                     skrnn / torch (higher is better for skrnn)
+ratio                     skrnn / torch (higher is better for skrnn); the bars
+                          apply to it
+range                     lowest and highest of the per-round ratios (round r
+                          of skrnn over round r of torch, measured back to
+                          back): how far load on a shared machine moves the
+                          ratio within this one run
 bare                      RNN rows: a hand-written NumPy step for this one
                           configuration (``BareRNNStep``: same math, no
                           generality) over torch: what a minimal NumPy
@@ -310,7 +315,10 @@ def timed(fn, reps):
 
 
 def interleaved(fns, repeats, budget, settle=0.0):
-    """Median seconds per call of each fn, measured A, B, A, B, ...
+    """Seconds per call of each fn, one list per fn, measured A, B, A, B, ...
+
+    Round r of every list was measured back to back, so ``a[r] / b[r]`` is a
+    paired ratio: load that came and went hit both sides of it alike.
 
     With several threads, each measurement waits ``settle`` seconds first:
     a BLAS or OpenMP pool keeps its worker threads spinning for a while after
@@ -324,7 +332,13 @@ def interleaved(fns, repeats, budget, settle=0.0):
         for k, fn in enumerate(fns):
             time.sleep(settle)
             times[k].append(timed(fn, reps[k]))
-    return [statistics.median(t) for t in times]
+    return times
+
+
+def paired_range(ours, theirs):
+    """'lo-hi': the lowest and highest of the per-round speed ratios theirs[r] / ours[r]."""
+    ratios = [b / a for a, b in zip(ours, theirs)]
+    return f"{min(ratios):.2f}-{max(ratios):.2f}"
 
 
 def peak_mb(fn):
@@ -348,7 +362,7 @@ def verdict(ratio, bar):
 def training_rows(cells, sizes, repeats, budget, flops, settle):
     """Print one row per cell and size; return the number of failed bars."""
     print("\ntraining step (forward + cross-entropy + backward + Adam), tokens/s")
-    print(f"{'cell':5} {'H':>4} {'skrnn':>9} {'torch':>9} {'ratio':>6} {'%GEMM':>6} {'bare':>6} "
+    print(f"{'cell':5} {'H':>4} {'skrnn':>9} {'torch':>9} {'ratio':>6} {'range':>9} {'%GEMM':>6} {'bare':>6} "
           f"{'ceiling':>8} {'peak MB':>8}  bar")
     failures = 0
     for cell in cells:
@@ -359,15 +373,17 @@ def training_rows(cells, sizes, repeats, budget, flops, settle):
                 fns["bare"] = BareRNNStep(H).step
             if torch:
                 fns["torch"] = TorchTrainer(cell, H).step
-            tok = {name: N * T / t for name, t in zip(fns, interleaved(list(fns.values()), repeats, budget, settle))}
+            times = dict(zip(fns, interleaved(list(fns.values()), repeats, budget, settle)))
+            tok = {name: N * T / statistics.median(t) for name, t in times.items()}
             ratios = {name: tok[name] / tok["torch"] for name in fns if torch and name != "torch"}
             vs_torch = {name: f"{ratios[name]:.2f}" if name in ratios else "-" for name in ("skrnn", "bare", "ceiling")}
             bound = flops / (6 * (GATES[cell] * H * H + H * V))  # tokens/s at the GEMM rate
             ratio = ratios.get("skrnn", float("nan"))
+            spread = paired_range(times["skrnn"], times["torch"]) if torch else "-"
             bar = TRAIN_BARS.get((cell, H)) if torch else None
             failures += bool(bar) and ratio < bar
             torch_col = f"{tok['torch']:9.0f}" if torch else f"{'-':>9}"
-            print(f"{cell:5} {H:4d} {tok['skrnn']:9.0f} {torch_col} {vs_torch['skrnn']:>6} "
+            print(f"{cell:5} {H:4d} {tok['skrnn']:9.0f} {torch_col} {vs_torch['skrnn']:>6} {spread:>9} "
                   f"{100 * tok['skrnn'] / bound:5.0f}% {vs_torch['bare']:>6} {vs_torch['ceiling']:>8} "
                   f"{peak_mb(ours.step):8.1f}  {verdict(ratio, bar)}")
     return failures
@@ -382,7 +398,7 @@ def generation_rows(cells, sizes, repeats, budget, n_tokens):
         for H in sizes:
             ours, theirs = SkrnnGenerator(cell, H), TorchGenerator(cell, H) if torch else None
             fns = [lambda: ours.run(n_tokens)] + ([lambda: theirs.run(n_tokens)] if torch else [])
-            tok = [n_tokens / t for t in interleaved(fns, repeats, budget)]
+            tok = [n_tokens / statistics.median(t) for t in interleaved(fns, repeats, budget)]
             ratio = tok[0] / tok[1] if torch else float("nan")
             bar = GEN_BAR if torch and H == GEN_BAR_SIZE else None
             failures += bool(bar) and ratio < bar

@@ -35,6 +35,15 @@ def test_bench_core_prints_every_row(bench_core, capsys):
     rows = [line.split() for line in out.splitlines() if line.split()[:1] in (["rnn"], ["lstm"])]
     assert [row[:2] for row in rows] == [["rnn", "8"], ["lstm", "8"]] * 2  # training, then generation
     assert all(float(row[2]) > 0 for row in rows)  # skrnn tokens/s
+    for row in rows[:2]:  # training rows: the median ratio lies within the per-round range
+        if row[5] != "-":
+            lo, hi = map(float, row[5].split("-"))
+            assert lo - 0.01 <= float(row[4]) <= hi + 0.01
+
+
+def test_paired_range_divides_round_by_round(bench_core):
+    # seconds per call: round 0 torch 2x slower, round 1 1.5x; not min(torch) / max(ours)
+    assert bench_core.paired_range([1.0, 2.0], [2.0, 3.0]) == "1.50-2.00"
 
 
 def test_blas_floor_makes_the_steps_products(bench_core):
