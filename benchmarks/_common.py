@@ -1,17 +1,17 @@
-"""Helpers shared by the benchmark scripts: data folder, thread pinning, timing."""
+"""Helpers shared by the benchmark scripts: data folder, thread pinning, timing.
+
+No torch here: the scripts that compare with it import it themselves, and the
+others (and their joblib workers) don't pay for loading it.
+"""
 
 import os
 import statistics
+import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
 from threadpoolctl import threadpool_limits
-
-try:
-    import torch
-except ImportError:  # the `bench` extra is not installed
-    torch = None
 
 # benchmarks/ -> the checkout -> its parent, which holds shared/data.
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -30,7 +30,8 @@ def data_file(name):
 
 @contextmanager
 def pinned_threads(n_threads):
-    """Limit NumPy's BLAS and torch's intra-op pool to ``n_threads`` while inside."""
+    """Limit NumPy's BLAS and, where the script imported torch, its intra-op pool to ``n_threads``."""
+    torch = sys.modules.get("torch")
     previous = torch.get_num_threads() if torch is not None else None
     if torch is not None:
         torch.set_num_threads(n_threads)

@@ -62,7 +62,6 @@ Generation speed
 """
 
 import argparse
-import math
 import os
 import string
 import time
@@ -71,12 +70,16 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from _common import data_file, median_seconds, pinned_threads, torch
+from _common import data_file, median_seconds, pinned_threads
 from skrnn import RNNCharGenerator
 from skrnn._core.network import NetworkSpec, init_params
-from skrnn._generator import END, _prior_bias, _reset_rows, _segments, _step_weights, _ticks
+from skrnn._generator import _prior_bias, _reset_rows, _segments, _step_weights, _ticks
 from skrnn._training import make_optimizer, train_step
 
+try:
+    import torch
+except ImportError:  # the `bench` extra is not installed
+    torch = None
 if torch is not None:
     import torch.nn.functional as F
     from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence

@@ -48,7 +48,6 @@ import sys
 import time
 import warnings
 from functools import partial
-from pathlib import Path
 
 import numpy as np
 from joblib import Parallel, delayed
@@ -58,6 +57,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from threadpoolctl import threadpool_limits
 
+from _common import data_dir
 from skrnn import RNNSequenceClassifier
 from skrnn._core import denormals
 
@@ -87,12 +87,6 @@ SKRNN_PARAMS = {
     "yelp": dict(),
 }
 SEEDS = {"sms": (0,), "amazon": (0, 1, 2), "imdb": (0, 1, 2), "yelp": (0, 1, 2)}
-
-
-def data_dir():
-    if "SKRNN_DATA" in os.environ:
-        return Path(os.environ["SKRNN_DATA"])
-    return Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def load_tsv(path):

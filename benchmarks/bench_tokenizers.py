@@ -27,19 +27,15 @@ Run: ``python benchmarks/bench_tokenizers.py [--repeats 7]``
 """
 
 import argparse
-import os
 import statistics
 import sys
 import time
-from pathlib import Path
 
 from sklearn.feature_extraction.text import CountVectorizer
 from threadpoolctl import threadpool_limits
 
+from _common import data_dir
 from skrnn import CharTokenizer, WordTokenizer
-
-DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-
 
 def load_data(folder):
     """(shakespeare text, list of SMS texts), or None when a file is missing."""
@@ -98,7 +94,7 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=7, help="runs per method (median)")
     args = parser.parse_args(argv)
 
-    folder = Path(os.environ.get("SKRNN_DATA", DEFAULT_DATA))
+    folder = data_dir()
     data = load_data(folder)
     if data is None:
         print(f"Benchmark data not found in {folder}; set SKRNN_DATA to the folder "

@@ -1,6 +1,7 @@
 """The benchmarks run end to end (tiny sizes; with torch when it is installed)."""
 
 import importlib.util
+import sys
 from functools import partial
 from pathlib import Path
 
@@ -17,6 +18,8 @@ def load_script(name):
     path = BENCHMARKS / f"{name}.py"
     if not path.exists():
         pytest.skip("benchmarks/ is not part of this installation")
+    if str(BENCHMARKS) not in sys.path:  # the scripts import _common, as when run from benchmarks/
+        sys.path.insert(0, str(BENCHMARKS))
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
