@@ -109,8 +109,11 @@ class BaseRNN(VersionStampMixin, BaseEstimator):
             self.solver, params, learning_rate=self.learning_rate, momentum=self.momentum,
             beta_1=self.beta_1, beta_2=self.beta_2,
         )
-        if self._is_warm() and getattr(self, "_optimizer_state", None) is not None:
-            optimizer.load_state_dict(self._optimizer_state)
+        state = getattr(self, "_optimizer_state", None) if self._is_warm() else None
+        # After set_params(solver=...) the saved statistics are another solver's
+        # (Adam's moments are not SGD's momentum): the new solver starts afresh.
+        if state is not None and state.keys() == {"t", *optimizer.state}:
+            optimizer.load_state_dict(state)
         return params, optimizer
 
     def _finish_training(self, params, optimizer, rng, history, n_items):

@@ -121,7 +121,8 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
         Shuffle the training data before each epoch.
     warm_start : bool, default=False
         Continue from the previous fit's weights, optimizer state, tokenizer
-        and classes instead of starting afresh.
+        and classes instead of starting afresh. A changed ``solver`` starts
+        with fresh solver statistics.
     random_state : int, RandomState instance or None, default=None
         Seeds the weight initialization, shuffling, dropout and the
         `early_stopping` split. Pass an int for reproducible results.

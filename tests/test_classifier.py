@@ -358,6 +358,27 @@ def test_classifier_warm_start_continues():
         clf.fit(X[:4], ["a", "b", "a", "b"])
 
 
+@pytest.mark.parametrize("resume", ["fit", "partial_fit"])
+def test_classifier_changed_solver_resumes_the_weights_with_fresh_statistics(resume):
+    X, y = _split(NEGATION_TRAIN)
+    clf = small(max_iter=2, warm_start=True)
+    with pytest.warns(ConvergenceWarning):
+        clf.fit(X, y)
+    steps = clf._optimizer_state["t"]  # Adam's steps over two epochs
+    before = {k: v.copy() for k, v in clf.weights_.items()}
+    clf.set_params(solver="sgd")  # its state is a momentum buffer, not Adam's moments
+    if resume == "fit":
+        with pytest.warns(ConvergenceWarning):
+            clf.fit(X, y)
+    else:
+        clf.partial_fit(X, y)  # one epoch
+    state = clf._optimizer_state
+    assert set(state) == {"t", "b"}
+    assert state["t"] == (steps if resume == "fit" else steps // 2)  # counted from zero
+    assert len(clf.loss_curve_) == (4 if resume == "fit" else 3)
+    assert any(not np.array_equal(before[k], clf.weights_[k]) for k in before)
+
+
 def test_classifier_early_stopping_records_validation():
     X, y = _split(NEGATION_TRAIN)
     clf = small(early_stopping=True, validation_fraction=0.2, n_iter_no_change=3).fit(X, y)
