@@ -15,6 +15,7 @@ the target, so an interrupted run never leaves a broken model behind.
 
 import argparse
 import csv
+import inspect
 import io
 import os
 import sys
@@ -97,7 +98,7 @@ def _training_options(parser, defaults, unit):
     _add(parser, "--num-layers", type=int, default=defaults["num_layers"], low=1,
          help="stacked recurrent layers (default: %(default)s)")
     _add(parser, "--embedding-dim", type=int, default=defaults["embedding_dim"], low=1,
-         help="size of a learned embedding of the inputs (default: none)")
+         help="size of a learned embedding of the inputs (default: %(default)s)")
     _add(parser, "--dropout", type=float, default=defaults["dropout"], low=0, high=1, high_open=True,
          help="dropout rate between layers, during training (default: %(default)s)")
     _add(parser, "--batch-size", type=int, default=defaults["batch_size"], low=1,
@@ -124,6 +125,7 @@ def _training_options(parser, defaults, unit):
 def build_parser():
     generator = RNNCharGenerator().get_params()
     classifier = RNNSequenceClassifier().get_params()
+    sampling = {name: p.default for name, p in inspect.signature(RNNCharGenerator.generate).parameters.items()}
     parser = _Parser(
         prog="skrnn",
         description="Recurrent neural networks for scikit-learn, from the command line.",
@@ -167,9 +169,9 @@ def build_parser():
     )
     generate_.add_argument("model", metavar="MODEL", help="model file made by 'skrnn train-generator'")
     generate_.add_argument("--prompt", default="", help="text to continue (default: start a new document)")
-    _add(generate_, "--n-chars", type=int, default=200, low=0,
+    _add(generate_, "--n-chars", type=int, default=sampling["n_chars"], low=0,
          help="maximum characters to generate; fewer if the model ends the document (default: %(default)s)")
-    _add(generate_, "--temperature", type=float, default=1.0, low=0,
+    _add(generate_, "--temperature", type=float, default=sampling["temperature"], low=0,
          help="0 picks the most likely character; higher is more varied (default: %(default)s)")
     _add(generate_, "--top-k", type=int, default=None, low=1,
          help="sample only among the K most likely characters (default: all)")
@@ -190,7 +192,7 @@ def build_parser():
     train_clf.add_argument("--delimiter", type=_delimiter, default=None,
                            help="field separator, e.g. ',' or 'tab' (default: tab for .tsv/.tab files or a "
                                 "header containing a tab, else comma)")
-    train_clf.add_argument("--tokenizer", choices=["word", "char"], default="word",
+    train_clf.add_argument("--tokenizer", choices=["word", "char"], default=classifier["tokenizer"],
                            help="split texts into words or characters (default: %(default)s)")
     train_clf.add_argument("--pooling", choices=sorted(POOLINGS), default=classifier["pooling"],
                            help="how the steps' outputs become one vector (default: %(default)s)")

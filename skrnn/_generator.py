@@ -1,6 +1,7 @@
 """RNNCharGenerator: a character-level language model that generates and scores text."""
 
 import time
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -14,7 +15,7 @@ from ._core.losses import softmax_cross_entropy
 from ._core.network import NetworkSpec, TokenStepper, forward
 from ._core.sampling import Sampler, log_softmax
 from ._tokenizers import check_documents
-from ._training import fit_epochs, report_batch, train_step
+from ._training import fit_epochs, report_batch, train_step, user_stacklevel
 
 END = ""  # classes_[0]: ends every document, and is the first input of every document
 
@@ -41,6 +42,15 @@ def _as_documents(X, name="X"):
     if isinstance(X, str):
         return [X]
     return check_documents(X, name=name)
+
+
+def _code_points(text):
+    """(len(text),) uint32 code points of ``text``.
+
+    A lone surrogate (e.g. from ``surrogateescape`` decoding) is a str code
+    point like any other, so it passes through as one, as in CharTokenizer.
+    """
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
 
 
 def _segments(seqs, n_lanes, seq_length):
@@ -224,7 +234,7 @@ class RNNCharGenerator(BaseRNN):
         Lowercase all text (training, prompts, scored text).
     warm_start : bool, default=False
         Continue from the previous fit's weights, optimizer state and random
-        stream.
+        stream. A changed ``solver`` starts with fresh solver statistics.
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, lane order and dropout.
     verbose : int, default=0
@@ -347,7 +357,7 @@ class RNNCharGenerator(BaseRNN):
         """Documents -> id arrays; characters outside the vocabulary raise."""
         encoded = []
         for i, doc in enumerate(docs):
-            codes = np.frombuffer(doc.encode("utf-32-le"), dtype="<u4")
+            codes = _code_points(doc)
             ids = np.searchsorted(self._codes, codes)
             known = (ids < len(self._codes)) & (self._codes[np.minimum(ids, len(self._codes) - 1)] == codes)
             if not known.all():
@@ -382,7 +392,8 @@ class RNNCharGenerator(BaseRNN):
         Parameters
         ----------
         X : str or iterable of str
-            One document (a str) or several documents.
+            One document (a str) or several documents. Give model-selection
+            tools a list of documents: they would split a str into characters.
         y : None
             Ignored.
 
@@ -392,9 +403,21 @@ class RNNCharGenerator(BaseRNN):
             The fitted model.
         """
         docs = self._documents(X)
-        codes = np.unique(np.frombuffer("".join(docs).encode("utf-32-le"), dtype="<u4"))
+        codes = np.unique(_code_points("".join(docs)))
         if codes.size == 0:
             raise ValueError("X contains no characters: fit needs text, e.g. fit('hello world').")
+        # scikit-learn's model selection indexes a str like a list, so each fold
+        # of one str arrives as one-character documents: fit cannot see the
+        # str, only this symptom, which no real corpus of documents shows.
+        if len(docs) > 1 and all(len(doc) <= 1 for doc in docs):
+            warnings.warn(
+                f"X holds {len(docs)} documents of at most one character each, so the model learns which "
+                "characters occur but not which follow which. Model-selection tools (GridSearchCV, "
+                "cross_val_score, ...) split a single str into its characters: pass a list of documents "
+                "instead, e.g. text.splitlines() or chunks of the text.",
+                UserWarning,
+                stacklevel=user_stacklevel(),
+            )
         if self._is_warm() and not np.array_equal(codes, self._codes):
             raise ValueError(
                 "warm_start=True needs the characters of the previous fit, but X has a different set of "

@@ -1,5 +1,6 @@
 """The command line, driven as a user would (``python -m skrnn``), and the README's quick start."""
 
+import inspect
 import io
 import os
 import re
@@ -190,6 +191,29 @@ def test_cli_every_command_has_help(command, capsys):
         assert "sources you trust" in out
 
 
+@pytest.mark.parametrize("command, defaults", [
+    ("train-generator", RNNCharGenerator().get_params()),
+    ("train-classifier", RNNSequenceClassifier().get_params()),
+    ("generate", {name: p.default for name, p in inspect.signature(RNNCharGenerator.generate).parameters.items()}),
+])
+def test_cli_help_shows_the_estimators_defaults(command, defaults, capsys):
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    shown = {}
+    for option in re.split(r"\n  (?=-)", capsys.readouterr().out)[1:]:  # [0]: usage and description
+        text = " ".join(option.split())
+        default = re.search(r"\(default: ([^)]*)\)", text)
+        if default:
+            shown[re.search(r"--([\w-]+)", text)[1].replace("-", "_")] = default[1]
+    checked = shown.keys() & defaults.keys()
+    assert len(checked) >= 2, shown
+    for name in checked:
+        if defaults[name] in (None, ""):  # said in words: "all", "start a new document", ...
+            assert not re.fullmatch(r"[\d.]+", shown[name]), (name, shown[name])
+        else:
+            assert shown[name] == str(defaults[name]), (name, shown[name], defaults[name])
+
+
 # -- error paths ----------------------------------------------------------------
 
 
@@ -220,6 +244,9 @@ def test_cli_file_errors_in_process(capsys, workdir, trained):
                       "holds RNNCharGenerator, not RNNSequenceClassifier")
     assert_main_error(capsys, ["classify", classifier_file, workdir / "empty.txt"], "holds no text")
     assert_main_error(capsys, ["generate", generator_file, "--prompt", "XYZ"], "prompt contains characters")
+    # Linux hands argv bytes that do not decode to Python as lone surrogates (surrogateescape).
+    assert_main_error(capsys, ["generate", generator_file, "--prompt", "the \udcff"],
+                      "prompt contains characters", "\\udcff")
     assert_main_error(capsys, ["generate", workdir / "corpus.txt"], "is not a skrnn model file, or it is damaged")
 
 

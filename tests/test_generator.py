@@ -183,6 +183,21 @@ def test_generator_grid_search_selects_by_score():
     assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_generator_warns_when_model_selection_splits_a_str_into_characters():
+    search = GridSearchCV(RNNCharGenerator(hidden_size=4, max_iter=1, random_state=0), {"hidden_size": [4]}, cv=2)
+    with pytest.warns(UserWarning, match=r"20 documents of at most one character.*text\.splitlines\(\)"):
+        search.fit("abab" * 10)
+
+
+@pytest.mark.parametrize("X", ["abab" * 10, ["a", "b", "ab"], ["a"]], ids=["one-str", "one-longer", "one-doc"])
+def test_generator_does_not_warn_about_real_documents(X):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        RNNCharGenerator(hidden_size=4, max_iter=1, random_state=0).fit(X)
+    assert not [w for w in caught if "at most one character" in str(w.message)]
+
+
 def test_generator_pickle_round_trip_generates_identical_text(names_model, tmp_path):
     restored = pickle.loads(pickle.dumps(names_model))
     assert restored.generate("a", 30, random_state=3) == names_model.generate("a", 30, random_state=3)
@@ -262,6 +277,19 @@ def test_generator_rejects_unknown_prompt_characters(hello):
         hello.generate("hz")
     with pytest.raises(ValueError, match=r"X\[1\] contains characters"):
         hello.score(["hello", "zz"])
+
+
+def test_generator_lone_surrogates_are_characters_like_any_other():
+    """A str may hold lone surrogates (e.g. from surrogateescape decoding), as CharTokenizer accepts."""
+    model = RNNCharGenerator(random_state=0).fit("h\ud800llo")
+    assert list(model.classes_) == ["", "h", "l", "o", "\ud800"]
+    assert model.generate("h", 4, temperature=0) == "\ud800llo"
+    assert model.generate("h\ud800", 3, temperature=0) == "llo"
+    assert np.isfinite(model.score(["h\ud800l"]))
+    restored = pickle.loads(pickle.dumps(model))
+    assert restored.generate("h", 4, random_state=0) == model.generate("h", 4, random_state=0)
+    with pytest.raises(ValueError, match=r"prompt contains characters .*\\udcff"):
+        model.generate("h\udcff")
 
 
 @pytest.mark.parametrize(
