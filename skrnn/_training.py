@@ -226,12 +226,14 @@ def fit_epochs(params, optimizer, run_epoch, validation_score=None, *, max_iter,
             if no_improvement >= n_iter_no_change:
                 history.stopped_by = "tol"
                 break
-    if best is not None and history.validation_scores:
+    restored = best is not None and bool(history.validation_scores)
+    if restored:
         restore_params(params, best)
     if history.stopped_by == "interrupt":
+        kept = "best weights so far (by validation score)" if restored else "weights of the last update"
         warnings.warn(
             f"{name}: training interrupted in epoch {history.n_iter + (not history.loss_curve)}; the "
-            "estimator keeps the best weights so far and is ready to use. Call fit again with "
+            f"estimator keeps the {kept} and is ready to use. Call fit again with "
             "warm_start=True to go on.",
             UserWarning,
             stacklevel=user_stacklevel(),

@@ -126,7 +126,8 @@ def test_training_classifier_divergence_never_predicts_nan():
     np.testing.assert_allclose(proba.sum(axis=1), 1, atol=1e-6)
 
 
-def test_training_classifier_interrupt_keeps_a_usable_model():
+@pytest.mark.parametrize("early_stopping, kept", [(False, "weights of the last update"), (True, "best weights so far")])
+def test_training_classifier_interrupt_keeps_a_usable_model(early_stopping, kept):
     calls = {"n": 0}
     original = classifier_module.train_step
 
@@ -138,8 +139,10 @@ def test_training_classifier_interrupt_keeps_a_usable_model():
 
     classifier_module.train_step = interrupting
     try:
-        clf = RNNSequenceClassifier(hidden_size=8, batch_size=16, max_iter=10, tol=0, random_state=0)
-        with pytest.warns(UserWarning, match="interrupted in epoch 3.*ready to use"):
+        clf = RNNSequenceClassifier(
+            hidden_size=8, batch_size=16, max_iter=10, tol=0, early_stopping=early_stopping, random_state=0
+        )
+        with pytest.warns(UserWarning, match=f"interrupted in epoch 3.*keeps the {kept}.*ready to use"):
             clf.fit(WORDS, POLARITY)
     finally:
         classifier_module.train_step = original
