@@ -104,7 +104,19 @@ class BaseRNN(VersionStampMixin, BaseEstimator):
                 )
             params = {k: v.astype(dtype, copy=True) for k, v in self.weights_.items()}
         else:
-            params = init_params(spec, rng, dtype)
+            try:
+                params = init_params(spec, rng, dtype)
+            except MemoryError as exc:
+                hint = ""
+                if spec.input_kind == "tokens":
+                    hint = (
+                        " With token ids the inputs are the largest id plus one: renumber sparse ids to "
+                        "0..n-1 first, e.g. with np.unique(X, return_inverse=True)."
+                    )
+                raise MemoryError(
+                    f"The network's weights for {spec.n_inputs:,} inputs and hidden_size={spec.hidden_size} "
+                    f"don't fit in memory.{hint}"
+                ) from exc
         optimizer = make_optimizer(
             self.solver, params, learning_rate=self.learning_rate, momentum=self.momentum,
             beta_1=self.beta_1, beta_2=self.beta_2,

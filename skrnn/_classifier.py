@@ -2,7 +2,7 @@
 
 import warnings
 from contextlib import contextmanager
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import ClassifierMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
@@ -21,7 +21,7 @@ from sklearn.utils.validation import (
 
 from ._base import SHARED_CONSTRAINTS, BaseRNN
 from ._core.network import POOLINGS, NetworkSpec, forward
-from ._sequences import INPUT_TYPES, TOKENIZERS, fit_sequences, read_sequences, set_input_state, truncate
+from ._sequences import INPUT_TYPES, TOKENIZERS, as_dtype, fit_sequences, read_sequences, set_input_state, truncate
 from ._training import fit_epochs, train_step
 
 # Work per forward pass at predict time, in rows x steps x hidden units, and
@@ -131,8 +131,9 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
         `early_stopping`), seconds and sequences per second.
     input_type : {"auto", "text", "tokens", "numeric"}, default="auto"
         What `X` holds (see Notes). "auto" decides from the data at fit: str
-        items -> "text", an integer dtype -> "tokens", a floating dtype ->
-        "numeric". The type chosen at fit is required again at predict.
+        items -> "text", a 2-D integer dtype -> "tokens", a floating dtype or
+        3-D integers -> "numeric". The type chosen at fit is required again
+        at predict.
     tokenizer : {"word", "char"} or tokenizer instance, default="word"
         How text input becomes token ids: :class:`~skrnn.WordTokenizer`,
         :class:`~skrnn.CharTokenizer` or an instance of either (or any
@@ -158,7 +159,8 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
         The fitted tokenizer. Only for text input.
     n_features_in_ : int
         Number of steps of a padded numeric array seen at fit. Only for such
-        arrays: text, token ids and ragged lists have no fixed number of steps.
+        arrays: text, token ids and lists of sequences have no fixed number
+        of steps.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the columns of a DataFrame seen at fit. Only for DataFrames
         whose column names are all strings.
@@ -198,12 +200,12 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
       above ``n_inputs_``) are read as 1, the tokenizers' unknown token.
       Negative ids raise a ValueError.
     - A 2-D float array (n_samples, n_steps): univariate numeric sequences;
-      or a 3-D float array (n_samples, n_steps, n_features): multivariate
-      ones. All rows have every step, and predict requires the same number
-      of steps (``n_features_in_``) as fit.
-    - A list of float arrays of different lengths, each (n_steps_i,) or
-      (n_steps_i, n_features): ragged sequences. Variable length goes through
-      text, token ids or such a list.
+      or a 3-D float or integer array (n_samples, n_steps, n_features):
+      multivariate ones. All rows have every step, and predict requires the
+      same number of steps (``n_features_in_``) as fit.
+    - A list of numeric arrays, each (n_steps_i,) or (n_steps_i, n_features),
+      of any lengths. Variable length goes through text, token ids or such a
+      list.
 
     Numeric input is used as given: like :class:`~sklearn.neural_network.MLPClassifier`,
     the network trains best on features of mean 0 and variance 1 (or scaled
@@ -381,7 +383,7 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
         weights = self._sample_weights(batch, y, y_codes, classes_, sample_weight, incremental=incremental)
         batch, lengths = truncate(batch, lengths, self.max_len)
         if input_state["input_type_"] == "numeric":
-            batch = batch.astype(self.dtype, copy=False)
+            batch = as_dtype(batch, self.dtype)
         spec = self._spec(input_state["input_type_"], input_state["n_inputs_"], len(classes_))
 
         with self._continuing(incremental):
@@ -488,7 +490,17 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
 
     def _sample_weights(self, batch, y, y_codes, classes_, sample_weight, *, incremental):
         """Per-sequence loss weights: sample_weight times the class weight."""
+        if sample_weight is not None:
+            try:
+                sample_weight = np.asarray(sample_weight, dtype=np.float64)
+            except (TypeError, ValueError) as exc:  # NumPy's message doesn't say which argument
+                raise TypeError(f"sample_weight must hold numbers: {exc}.") from None
         weights = _check_sample_weight(sample_weight, batch, dtype=np.float64, ensure_non_negative=True)
+        if isinstance(self.class_weight, dict):
+            for label, value in self.class_weight.items():
+                # a negative weight would train away from the class, NaN or inf would end as diverged
+                if not isinstance(value, Real) or not 0 <= value < np.inf:
+                    raise ValueError(f"class_weight[{label!r}] is {value!r}; class weights are finite numbers >= 0.")
         if self.class_weight is not None:
             if incremental and self.class_weight == "balanced":
                 raise ValueError(
@@ -538,9 +550,16 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
         batch, lengths = read_sequences(self, X)
         batch, lengths = truncate(batch, lengths, self.max_len)
         if self.input_type_ == "numeric":
-            batch = batch.astype(self.weights_["W_hy"].dtype, copy=False)
+            batch = as_dtype(batch, self.weights_["W_hy"].dtype)
         spec = self._spec(self.input_type_, self.n_inputs_, len(self.classes_))
-        return _predict(self.weights_, spec, batch, lengths, pooled=pooled)
+        out = _predict(self.weights_, spec, batch, lengths, pooled=pooled)
+        if self.input_type_ == "numeric" and not np.isfinite(out).all():
+            # finite weights and bounded states: only huge inputs get here
+            raise ValueError(
+                f"The network's output for X is not finite: its values (magnitude up to "
+                f"{np.abs(batch).max():.4g}) are too large for {batch.dtype} arithmetic. Rescale them."
+            )
+        return out
 
     def predict_log_proba(self, X):
         """Log of the class probabilities of each sequence.

@@ -14,9 +14,10 @@ input_type  accepted ``X``                            batch
 ==========  ========================================  ===========================
 
 ``lengths`` (N,) counts each row's real steps: the index of the last non-zero
-id plus one for token ids, each array's length for a ragged list, and every
-step of a padded numeric array, whose number of steps is therefore fixed (it
-is ``n_features_in_``, checked at predict as scikit-learn does).
+id plus one for token ids, each array's length for a list of numeric
+sequences (equal lengths or not), and every step of a padded numeric array,
+whose number of steps is therefore fixed (it is ``n_features_in_``, checked
+at predict as scikit-learn does).
 
 ``fit_sequences`` returns the fitted input state (``input_type_``,
 ``n_inputs_``, ``tokenizer_``, ``n_features_in_``, ``feature_names_in_``) as a
@@ -55,6 +56,12 @@ def _kind(dtype):
     return getattr(dtype, "kind", "O")  # pandas extension dtypes without a kind: treat as object
 
 
+def _ids_or_numbers(kind, ndim):
+    """Integers are token ids, but only in (N, T): token ids have no feature axis,
+    so an integer (N, T, D) array (pixels, counts) holds numeric sequences."""
+    return "tokens" if kind in "iu" and ndim <= 2 else "numeric"
+
+
 def infer_input_type(X, *, name="X"):
     """The input type that ``X`` holds: "text", "tokens" or "numeric".
 
@@ -77,7 +84,12 @@ def infer_input_type(X, *, name="X"):
         kind = _kind(dtype)
         if kind in "US" or (kind == "O" and getattr(X, "size", 0) and isinstance(np.ravel(X)[0], str)):
             return "text"  # a 2-D array of str is refused by the text reader with a hint
-        return "tokens" if kind in "iu" else "numeric"
+        if kind in "mM":
+            raise TypeError(
+                f"{name} has dtype {dtype}; convert dates and durations to numbers first, e.g. "
+                f"({name} - {name}.min()) / np.timedelta64(1, 's') for seconds."
+            )
+        return _ids_or_numbers(kind, getattr(X, "ndim", 1))
     # Lists, tuples and 1-D object arrays: look at the items.
     try:
         items = list(X)
@@ -95,14 +107,14 @@ def infer_input_type(X, *, name="X"):
     except ValueError:  # sequences of different lengths
         dense = None
     if dense is not None and dense.dtype != object:
-        return "tokens" if dense.dtype.kind in "iu" else "numeric"
+        return _ids_or_numbers(dense.dtype.kind, dense.ndim)
     try:
         arrays = [np.asarray(item) for item in items]
     except ValueError:
         return "numeric"
     # An empty sequence is float64 to NumPy whatever its neighbours hold: it says nothing.
     kinds = {a.dtype.kind for a in arrays if a.size}
-    return "tokens" if kinds and kinds <= set("iu") else "numeric"
+    return _ids_or_numbers("i" if kinds and kinds <= set("iu") else "f", 1 + max(a.ndim for a in arrays))
 
 
 def resolve_input_type(X, input_type, *, name="X"):
@@ -116,15 +128,29 @@ def resolve_input_type(X, input_type, *, name="X"):
     )
 
 
+def _is_list(X):
+    return isinstance(X, (list, tuple)) or (isinstance(X, np.ndarray) and X.dtype == object and X.ndim == 1)
+
+
 def _is_ragged(X):
     """A list (or 1-D object array) of sequences that NumPy cannot stack."""
-    if not isinstance(X, (list, tuple)) and not (isinstance(X, np.ndarray) and X.dtype == object and X.ndim == 1):
+    if not _is_list(X):
         return False
     try:
         stacked = np.asarray(X)
     except ValueError:
         return True
     return stacked.dtype == object and stacked.ndim == 1 and any(np.ndim(item) > 0 for item in stacked)
+
+
+def _is_sequence_list(X):
+    """A list (or 1-D object array) of numeric sequences, of equal lengths or not.
+
+    Read one by one whatever their lengths: had equal lengths made it a
+    padded array, its number of steps would have to match fit's, and whether
+    a batch was accepted would depend on its lengths happening to agree.
+    """
+    return _is_list(X) and len(X) > 0 and all(np.ndim(item) > 0 for item in X)
 
 
 def _check_ndim(X, name):
@@ -211,6 +237,9 @@ def check_token_ids(X, *, name="X"):
             raise TypeError(
                 f"{name} has dtype {ids.dtype}, but {_TOKEN_HINT}; for numbers set input_type='numeric'."
             )
+        if ids.dtype.kind == "u" and ids.size and ids.max() > np.iinfo(np.intp).max:
+            # astype would wrap it around to a negative id
+            raise ValueError(f"{name} holds the token id {int(ids.max())}, beyond the largest id {np.iinfo(np.intp).max}.")
         ids = ids.astype(np.intp, copy=False)
         lengths = token_lengths(ids)
     if ids.shape[0] == 0:
@@ -260,8 +289,17 @@ def check_ragged(X, *, name="X"):
 def _check_numeric_array(estimator, X, *, reset, name):
     """``validate_data`` for a padded numeric array -> ((N, T, D) floats, lengths)."""
     _check_ndim(X, name)
-    if getattr(X, "shape", (1,))[0] == 0:
+    shape = getattr(X, "shape", (1,))
+    if shape[0] == 0:
         raise ValueError(f"{name} holds 0 samples; at least 1 is required.")
+    expected = getattr(estimator, "n_features_in_", None)
+    if not reset and expected is not None and len(shape) > 1 and shape[1] != expected:
+        # scikit-learn's words (its common checks look for them), then what "features" are here
+        raise ValueError(
+            f"{name} has {shape[1]} features, but {type(estimator).__name__} is expecting {expected} features "
+            f"as input: the steps of a padded numeric array, fixed at fit. Pass {expected} steps, or a list "
+            "of sequences, which may have any lengths."
+        )
     try:
         X = validate_data(estimator, X, reset=reset, allow_nd=True, dtype=[np.float64, np.float32])
     except (TypeError, ValueError):
@@ -282,7 +320,7 @@ def _read(estimator, X, kind, *, reset, tokenizer, name):
         return ids, token_lengths(ids)
     if kind == "tokens":
         return check_token_ids(X, name=name)
-    if _is_ragged(X):
+    if _is_sequence_list(X):
         return check_ragged(X, name=name)
     return _check_numeric_array(estimator, X, reset=reset, name=name)
 
@@ -353,6 +391,8 @@ def read_sequences(estimator, X, *, name="X"):
     X = materialize(X)
     fitted = estimator.input_type_
     found = infer_input_type(X, name=name)
+    if fitted == "tokens" and _kind(getattr(X, "dtype", None)) in "iu":
+        found = "tokens"  # integers of the wrong shape: the token reader says what shape it needs
     if found != fitted and not (fitted == "numeric" and found == "tokens"):
         raise ValueError(
             f"{type(estimator).__name__} was fitted on {_DESCRIPTIONS[fitted]}, but {name} looks like "
@@ -368,6 +408,24 @@ def read_sequences(estimator, X, *, name="X"):
             f"{estimator.n_inputs_} features per step as input."
         )
     return batch, lengths
+
+
+def as_dtype(batch, dtype, *, name="X"):
+    """A numeric batch in the network's dtype, refusing numbers beyond its range.
+
+    Cast, they would become inf, and inf - inf inside the network NaN: a
+    fit would end as diverged, a prediction in NaN probabilities.
+    """
+    dtype = np.dtype(dtype)
+    if batch.dtype.itemsize > dtype.itemsize and batch.size:
+        limit = float(np.finfo(dtype).max)
+        largest = max(-float(batch.min()), float(batch.max()))
+        if largest > limit:
+            raise ValueError(
+                f"{name} holds a value of magnitude {largest:.4g}, beyond the range of {dtype} (at most "
+                f"{limit:.4g}) that the network computes in. Rescale the values, or set dtype='float64'."
+            )
+    return batch.astype(dtype, copy=False)
 
 
 def truncate(batch, lengths, max_len):

@@ -132,6 +132,13 @@ MATRIX = [
     case("text_clf", "score", (TEXTS, LABELS[:5]), ValueError, "X holds 6 sequences and y 5 labels", "len-mismatch"),
     case("clf", "fit", (TEXTS, LABELS), ValueError, r"sample_weight.shape == \(2,\), expected \(6,\)",
          "sample-weight-len", {"sample_weight": [1.0, 2.0]}),
+    case("clf", "fit", (TEXTS, LABELS), TypeError, r"sample_weight must hold numbers: could not convert string",
+         "sample-weight-str", {"sample_weight": ["a"] * 6}),
+    # -- class weights that are not finite numbers >= 0 (a negative one trains away from its class)
+    *[case("clf", "fit", (TEXTS, LABELS), ValueError, rf"class_weight\[0\] is {shown}; class weights are finite "
+           "numbers >= 0", f"class-weight-{label}", params={"class_weight": {0: value, 1: 1.0}})
+      for value, shown, label in [(-1.0, r"-1\.0", "negative"), (np.nan, "nan", "nan"), (np.inf, "inf", "inf"),
+                                  ("a", "'a'", "str")]],
     case("clf", "fit", (TEXTS, None), ValueError, "requires y to be passed", "y-None"),
     case("clf", "fit", (TEXTS, [0, 1, None, 1, 0, 1]), ValueError, r"y\[2\] is None; every sequence needs a label",
          "y-missing-label"),
@@ -147,7 +154,15 @@ MATRIX = [
     # -- None, NaN and inf in numeric sequences
     *numeric_readers(np.array([[0.0, np.nan, 1.0]] * 2), ValueError, "Input X contains NaN", "nan"),
     *numeric_readers(np.array([[0.0, np.inf, 1.0]] * 2), ValueError, "Input X contains infinity", "inf"),
-    *numeric_readers([[0.0, None, 1.0]] * 2, ValueError, r"X\[0, 1\] is None, but numeric sequences cannot have "
+    # -- numbers the network's float32 cannot hold (they would come out as NaN probabilities)
+    *numeric_readers(np.full((2, 3), 1e300), ValueError, r"X holds a value of magnitude 1e\+300, beyond the range of "
+                     r"float32 .*set dtype='float64'", "beyond-float32"),
+    *numeric_readers([np.full(3, -1e300), np.ones(2)], ValueError, r"X holds a value of magnitude 1e\+300",
+                     "beyond-float32-ragged"),
+    # -- dates, which NumPy would silently turn into days since 1970
+    *numeric_readers(np.array([["2020-01-01"] * 3] * 2, dtype="datetime64[D]"), TypeError,
+                     r"X has dtype datetime64\[D\]; convert dates and durations to numbers first", "datetime"),
+    *numeric_readers([[0.0, None, 1.0]] * 2, ValueError, r"X\[0\]\[1\] is None, but numeric sequences cannot have "
                      "missing values", "None"),
     *numeric_readers([np.ones(3), np.array([1.0, np.nan])], ValueError, r"Input X\[1\] contains NaN", "ragged-nan"),
     *numeric_readers([np.ones(3), np.array([-np.inf])], ValueError, r"Input X\[1\] contains infinity", "ragged-inf"),
@@ -175,6 +190,8 @@ MATRIX = [
     *classifier_reads("tokens_clf", np.array([2, 3]), ValueError, r"X must be a 2-D array of token ids", "1d-ids"),
     *classifier_reads("tokens_clf", np.ones((2, 3, 1, 1), dtype=int), ValueError,
                       r"X must be a 2-D array of token ids .*got 4 dimension", "4d-ids"),
+    *classifier_reads("tokens_clf", np.ones((2, 3, 2), dtype=int), ValueError,
+                      r"X must be a 2-D array of token ids .*got 3 dimension", "3d-ids"),
     *numeric_readers(np.array([[1.0, "a", 2.0]] * 2, dtype=object), TypeError,
                      r"X\[0, 1\] is str 'a', but numeric sequences hold numbers\. For text, pass an iterable of str",
                      "object-with-str"),
@@ -196,11 +213,17 @@ MATRIX = [
                       "negative-id"),
     *classifier_reads("tokens_clf", [[2, 3], [-5]], ValueError, "X holds the negative token id -5",
                       "negative-id-ragged"),
+    # -- ids that don't fit: past the platform's integers (not wrapped around to negative), or past memory
+    *classifier_reads("tokens_clf", np.array([[2**63 + 5, 1]], dtype=np.uint64), ValueError,
+                      "X holds the token id 9223372036854775813, beyond the largest id", "id-beyond-intp"),
+    case("clf", "fit", (np.array([[10**15, 1], [2, 3]]), [0, 1]), MemoryError,
+         r"weights for 1,000,000,000,000,001 inputs .* don't fit in memory\. .*renumber sparse ids", "huge-id"),
     case("char_tok", "inverse_transform", ([[2, 99]],), ValueError, r"X holds token id 99, outside \[0, n_tokens_",
          "id-beyond-vocabulary"),
     # -- the wrong number of features at predict
     *classifier_reads("numeric_clf", np.ones((2, 4)), ValueError,
-                      "X has 4 features, but RNNSequenceClassifier is expecting 3 features", "wrong-steps"),
+                      "X has 4 features, but RNNSequenceClassifier is expecting 3 features as input: the steps of "
+                      "a padded numeric array, fixed at fit. Pass 3 steps, or a list of sequences", "wrong-steps"),
     *classifier_reads("numeric_clf", np.ones((2, 3, 2)), ValueError,
                       "X has 2 features per step, but RNNSequenceClassifier is expecting 1 features per step",
                       "wrong-features-per-step"),
@@ -318,6 +341,22 @@ def test_bad_input_integers_are_numbers_for_a_numeric_model(models):
     clf = models["numeric_clf"]()
     ints = np.array([[1, 0, 2], [0, 0, 1]])
     np.testing.assert_array_equal(clf.predict_proba(ints), clf.predict_proba(ints.astype(float)))
+
+
+def test_bad_input_integer_arrays_with_a_feature_axis_are_numbers():
+    # (N, T, D) integers (pixels, counts) have a feature axis that token ids don't have
+    images = np.random.default_rng(0).integers(0, 16, size=(6, 4, 3))
+    clf = classifier().fit(images, LABELS)
+    assert clf.input_type_ == "numeric" and clf.n_inputs_ == 3
+    np.testing.assert_array_equal(clf.predict_proba(images), clf.predict_proba(images.astype(float)))
+
+
+def test_bad_input_a_list_of_sequences_may_have_any_lengths(models):
+    # equal lengths, other than the 3 steps seen at fit, are no different from unequal ones
+    clf = models["numeric_clf"]()
+    alone = [clf.predict_proba([seq])[0] for seq in (np.ones(4), np.arange(4.0), np.ones(0))]
+    np.testing.assert_allclose(clf.predict_proba([np.ones(4), np.arange(4.0)]), alone[:2], rtol=1e-6)
+    np.testing.assert_allclose(clf.predict_proba([np.ones(4), np.arange(4.0), np.ones(0)]), alone, rtol=1e-6)
 
 
 def test_bad_input_generator_reads_a_str_as_one_document(models):
