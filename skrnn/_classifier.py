@@ -369,7 +369,6 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
         # Everything is validated before the estimator changes: a failing
         # call leaves a fitted estimator as it was.
         resume = hasattr(self, "weights_") and (incremental or self.warm_start)
-        y = self._check_y(y)
         if resume:
             batch, lengths = read_sequences(self, X)
             input_state = {key: getattr(self, key) for key in ("input_type_", "n_inputs_")}
@@ -377,6 +376,7 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
             batch, lengths, input_state = fit_sequences(
                 self, X, input_type=self.input_type, tokenizer=self.tokenizer
             )
+        y = self._check_y(y)
         _check_same_length(batch, y)
         classes_ = self._check_classes(y, classes, resume=resume, incremental=incremental)
         y_codes = np.searchsorted(classes_, y)
@@ -447,7 +447,9 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
         y = column_or_1d(y, warn=True)
-        check_array(y, ensure_2d=False, dtype=None, input_name="y")  # NaN, inf, empty
+        if y.size == 0:  # check_array's message for this doesn't say which argument
+            raise ValueError("y holds 0 labels; at least 1 is required.")
+        check_array(y, ensure_2d=False, dtype=None, input_name="y")  # NaN, inf
         if y.dtype == object:  # check_array lets None through, and sorting labels then fails on it
             missing = [i for i, label in enumerate(y) if label is None]
             if missing:

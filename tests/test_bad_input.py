@@ -140,6 +140,7 @@ MATRIX = [
       for value, shown, label in [(-1.0, r"-1\.0", "negative"), (np.nan, "nan", "nan"), (np.inf, "inf", "inf"),
                                   ("a", "'a'", "str")]],
     case("clf", "fit", (TEXTS, None), ValueError, "requires y to be passed", "y-None"),
+    case("clf", "fit", (TEXTS, []), ValueError, "y holds 0 labels", "y-empty"),
     case("clf", "fit", (TEXTS, [0, 1, None, 1, 0, 1]), ValueError, r"y\[2\] is None; every sequence needs a label",
          "y-missing-label"),
     case("clf", "fit", (TEXTS, [0, 1, np.nan, 1, 0, 1]), ValueError, "Input y contains NaN", "y-nan"),

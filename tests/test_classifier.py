@@ -453,8 +453,8 @@ def test_classifier_grid_search_text_and_numeric():
 @pytest.mark.parametrize(
     "X, error, match",
     [
-        ([], ValueError, "0 sample"),
-        (np.zeros((0, 3)), ValueError, "0 sample"),
+        ([], ValueError, "X holds 0 samples"),
+        (np.zeros((0, 3)), ValueError, "X holds 0 samples"),
         (np.ones(4), ValueError, "Reshape your data"),
         (np.ones((4, 2, 2, 2)), ValueError, "got 4 dimension"),
         (np.array([[0.0, np.nan]] * 4), ValueError, "Input X contains NaN"),
