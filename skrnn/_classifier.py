@@ -389,7 +389,7 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
         with self._continuing(incremental):
             rng = self._generator()
             params, optimizer = self._start_training(spec, rng)
-            train, validation = self._split(len(y_codes), y_codes, rng, use=self.early_stopping and not incremental)
+            train, validation = self._split(weights, y_codes, rng, use=self.early_stopping and not incremental)
             seen = [0]
 
             def run_epoch(stop):
@@ -522,20 +522,27 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
             )
         return weights
 
-    def _split(self, n, y_codes, rng, *, use):
-        """(train rows, validation rows or None): a stratified split for early stopping."""
+    def _split(self, weights, y_codes, rng, *, use):
+        """(train rows, validation rows or None): a stratified split for early stopping.
+
+        Only rows of non-zero weight are split: a row of weight 0 neither
+        trains nor counts in the score, and a side that drew only such rows
+        would score 0 / 0 or train on nothing.
+        """
         if not use:
-            return np.arange(n), None
+            return np.arange(len(y_codes)), None
+        rows = np.flatnonzero(weights > 0)
         seed = int(rng.integers(np.iinfo(np.int32).max))
         try:
             train, validation = train_test_split(
-                np.arange(n), test_size=self.validation_fraction, stratify=y_codes, random_state=seed
+                rows, test_size=self.validation_fraction, stratify=y_codes[rows], random_state=seed
             )
         except ValueError as exc:  # train_test_split's message names neither parameter
+            weighted = " of non-zero sample_weight" if rows.size < len(y_codes) else ""
             raise ValueError(
-                f"early_stopping=True holds out validation_fraction={self.validation_fraction} of the {n} "
-                f"training sequences, stratified by class, which these data do not allow ({exc}). Use more "
-                "sequences per class, another validation_fraction, or early_stopping=False."
+                f"early_stopping=True holds out validation_fraction={self.validation_fraction} of the "
+                f"{rows.size} training sequences{weighted}, stratified by class, which these data do not allow "
+                f"({exc}). Use more sequences per class, another validation_fraction, or early_stopping=False."
             ) from None
         return np.sort(train), np.sort(validation)
 

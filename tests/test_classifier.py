@@ -379,6 +379,21 @@ def test_classifier_changed_solver_resumes_the_weights_with_fresh_statistics(res
     assert any(not np.array_equal(before[k], clf.weights_[k]) for k in before)
 
 
+def test_classifier_early_stopping_splits_only_weighted_sequences():
+    # 4 of 40 sequences carry weight: a split of all 40 could leave either side with none
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(40, 5)), np.repeat([0, 1], 20)
+    sample_weight = np.zeros(40)
+    sample_weight[[0, 1, 20, 21]] = 1.0
+    for seed in range(8):
+        clf = small(max_iter=2, early_stopping=True, validation_fraction=0.5, random_state=seed)
+        with pytest.warns(ConvergenceWarning):
+            clf.fit(X, y, sample_weight=sample_weight)
+        assert np.isfinite(clf.loss_curve_).all() and np.isfinite(clf.validation_scores_).all()
+    with pytest.raises(ValueError, match="of the 4 training sequences of non-zero sample_weight, stratified"):
+        small(early_stopping=True, validation_fraction=0.1).fit(X, y, sample_weight=sample_weight)
+
+
 def test_classifier_early_stopping_records_validation():
     X, y = _split(NEGATION_TRAIN)
     clf = small(early_stopping=True, validation_fraction=0.2, n_iter_no_change=3).fit(X, y)
