@@ -707,8 +707,6 @@ def _predict(params, spec, batch, lengths, *, pooled=False):
     hidden units (within ``_PREDICT_ROWS``); the results come back in the
     input's order.
     """
-    if batch.shape[1] == 0:  # only sequences without steps (empty strings): read one padding step
-        batch = np.zeros((batch.shape[0], 1, *batch.shape[2:]), dtype=batch.dtype)
     order = np.argsort(-lengths, kind="stable")
     fewest, most = _PREDICT_ROWS
     out = None

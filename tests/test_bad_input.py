@@ -344,6 +344,17 @@ def test_bad_input_integers_are_numbers_for_a_numeric_model(models):
     np.testing.assert_array_equal(clf.predict_proba(ints), clf.predict_proba(ints.astype(float)))
 
 
+def test_bad_input_a_batch_without_steps_trains_the_output_bias():
+    # as at predict, sequences without steps pool to zeros: only the output bias can learn from them
+    clf = classifier(solver="sgd", momentum=0.0, alpha=0.0).partial_fit(TEXTS, LABELS, classes=[0, 1])
+    before = {name: value.copy() for name, value in clf.weights_.items()}  # plain gradient steps from here
+    clf.partial_fit(["", " "], [1, 1])
+    assert clf.weights_["b_y"][1] > before["b_y"][1]
+    np.testing.assert_array_equal(clf.weights_["W_hy"], before["W_hy"])
+    numeric = classifier().fit([np.array([]), np.array([])], [0, 1])
+    np.testing.assert_allclose(numeric.predict_proba([np.array([])]), [[0.5, 0.5]], atol=1e-6)
+
+
 def test_bad_input_integer_arrays_with_a_feature_axis_are_numbers():
     # (N, T, D) integers (pixels, counts) have a feature axis that token ids don't have
     images = np.random.default_rng(0).integers(0, 16, size=(6, 4, 3))

@@ -200,6 +200,8 @@ def forward(params, spec, X, lengths, state0=None, *, dropout=0.0, rng=None):
     """
     dtype = params["W_hy"].dtype
     lengths = np.asarray(lengths, dtype=np.intp)
+    if X.shape[1] == 0 and spec.pooling:  # no row has a step (empty texts): one step of padding, never run
+        X = np.zeros((X.shape[0], 1, *X.shape[2:]), dtype=X.dtype)
     N, T = X.shape[0], X.shape[1]
     cell = CELLS[spec.cell]
     if state0 is None:
