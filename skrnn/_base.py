@@ -73,10 +73,22 @@ class BaseRNN(VersionStampMixin, BaseEstimator):
     """Fit glue shared by the recurrent estimators.
 
     Fitted state is plain data, so that pickle, joblib and skops all load it:
-    ``weights_`` (dict of named arrays), ``_optimizer_state`` (dict) and
+    ``weights_`` (dict of named arrays), ``_optimizer_state`` (dict),
     ``_rng_state`` (the Generator's state dict, so that ``warm_start``
-    continues the same random stream).
+    continues the same random stream) and ``_fitted_architecture`` (dict).
     """
+
+    # Hyperparameters that shape the network. Predicting reads them as they
+    # were at fit: set_params(hidden_size=...) on a fitted model would
+    # otherwise fail on the weights' shapes, and pooling=... silently change
+    # its output.
+    _ARCHITECTURE = ("hidden_size", "cell", "num_layers", "embedding_dim")
+
+    def _architecture(self, *, fitted):
+        """{name: value} of ``_ARCHITECTURE``: as fitted, or as set now (for fitting,
+        and for models pickled before the fitted copy existed)."""
+        saved = getattr(self, "_fitted_architecture", None) if fitted else None
+        return dict(saved) if saved is not None else {name: getattr(self, name) for name in self._ARCHITECTURE}
 
     def _is_warm(self):
         return self.warm_start and hasattr(self, "weights_")
@@ -132,6 +144,7 @@ class BaseRNN(VersionStampMixin, BaseEstimator):
         """Copy training results into fitted attributes (all plain data)."""
         warm = self._is_warm()
         self.weights_ = params
+        self._fitted_architecture = self._architecture(fitted=False)
         self._optimizer_state = optimizer.state_dict()
         self._rng_state = rng.bit_generator.state
         previous_curve = list(self.loss_curve_) if warm and hasattr(self, "loss_curve_") else []

@@ -384,7 +384,7 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
         batch, lengths = truncate(batch, lengths, self.max_len)
         if input_state["input_type_"] == "numeric":
             batch = as_dtype(batch, self.dtype)
-        spec = self._spec(input_state["input_type_"], input_state["n_inputs_"], len(classes_))
+        spec = self._spec(input_state["input_type_"], input_state["n_inputs_"], len(classes_), fitted=False)
 
         with self._continuing(incremental):
             rng = self._generator()
@@ -546,12 +546,12 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
             ) from None
         return np.sort(train), np.sort(validation)
 
-    def _spec(self, input_type, n_inputs, n_classes):
+    _ARCHITECTURE = (*BaseRNN._ARCHITECTURE, "pooling", "bidirectional")
+
+    def _spec(self, input_type, n_inputs, n_classes, *, fitted=True):
         return NetworkSpec(
-            n_inputs=n_inputs, n_outputs=n_classes, hidden_size=self.hidden_size,
-            input_kind="dense" if input_type == "numeric" else "tokens", cell=self.cell,
-            num_layers=self.num_layers, embedding_dim=self.embedding_dim, pooling=self.pooling,
-            bidirectional=self.bidirectional,
+            n_inputs=n_inputs, n_outputs=n_classes, input_kind="dense" if input_type == "numeric" else "tokens",
+            **self._architecture(fitted=fitted),
         )
 
     def _forward(self, X, *, pooled=False):

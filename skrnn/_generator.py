@@ -377,10 +377,10 @@ class RNNCharGenerator(BaseRNN):
         seq[1:-1] = ids
         return seq
 
-    def _spec(self):
+    def _spec(self, *, fitted=True, n_classes=None):
+        n_classes = len(self.classes_) if n_classes is None else n_classes
         return NetworkSpec(
-            n_inputs=len(self.classes_), n_outputs=len(self.classes_), hidden_size=self.hidden_size,
-            input_kind="tokens", cell=self.cell, num_layers=self.num_layers, embedding_dim=self.embedding_dim,
+            n_inputs=n_classes, n_outputs=n_classes, input_kind="tokens", **self._architecture(fitted=fitted)
         )
 
     # -- fitting ------------------------------------------------------------
@@ -424,15 +424,16 @@ class RNNCharGenerator(BaseRNN):
                 "characters. Set warm_start=False to start afresh."
             )
         rng = self._generator()
-        train, valid = self._split(docs, rng)  # may raise: before any fitted attribute changes
+        # Both may raise: before any fitted attribute changes.
+        train, valid = self._split(docs, rng)
+        spec = self._spec(fitted=False, n_classes=codes.size + 1)  # END, then the characters
+        fresh = not self._is_warm()
+        params, optimizer = self._start_training(spec, rng)
         self._codes = codes
         self.classes_ = np.array([END] + [chr(c) for c in codes], dtype=object)
         self.vocabulary_ = {c: i for i, c in enumerate(self.classes_) if i > 0}
         seqs = [self._stream(ids) for ids in self._encode(train)]
         valid_seqs = [self._stream(ids) for ids in self._encode(valid)] if valid else None
-        spec = self._spec()
-        fresh = not self._is_warm()
-        params, optimizer = self._start_training(spec, rng)
         if fresh:  # the output bias starts at the characters' frequencies (see _prior_bias)
             params["b_y"][...] = _prior_bias(seqs, len(self.classes_), params["b_y"].dtype)
         counted = {"chars": 0}
@@ -476,8 +477,7 @@ class RNNCharGenerator(BaseRNN):
             text = ""
             if valid_seqs is not None:
                 text = f", validation loss {-self._mean_log_likelihood(params, spec, valid_seqs):.4f}"
-            self.weights_ = params
-            sample = self.generate(n_chars=40, temperature=0.8, random_state=epoch)
+            sample = "".join(self._continuation(params, spec, [], 40, 0.8, None, random_state=epoch))
             return text + f", sample {sample!r}"
 
         start = time.perf_counter()
@@ -619,19 +619,22 @@ class RNNCharGenerator(BaseRNN):
         check_is_fitted(self)
         text = prompt.lower() if self.lowercase else prompt
         ids = self._encode([text], name="prompt")[0]
-        rng = np.random.default_rng(check_random_state(random_state).randint(np.iinfo(np.int32).max))
-        spec = self._spec()
-        seq = np.concatenate([[0], ids]).astype(np.int32)[None, :]  # (1, 1 + len(prompt))
-        logits, states, _ = forward(self.weights_, spec, seq, np.array([seq.shape[1]]))
-        return self._sample(spec, logits[-1, 0], states, n_chars, temperature, top_k, rng)
+        return self._continuation(self.weights_, self._spec(), ids, n_chars, temperature, top_k, random_state)
 
-    def _sample(self, spec, logits, states, n_chars, temperature, top_k, rng):
+    def _continuation(self, params, spec, ids, n_chars, temperature, top_k, random_state):
+        """The characters ``params`` generate after the prompt ``ids``, one at a time (a generator)."""
+        rng = np.random.default_rng(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+        seq = np.concatenate([[0], ids]).astype(np.int32)[None, :]  # (1, 1 + len(prompt))
+        logits, states, _ = forward(params, spec, seq, np.array([seq.shape[1]]))
+        return self._sample(params, spec, logits[-1, 0], states, n_chars, temperature, top_k, rng)
+
+    def _sample(self, params, spec, logits, states, n_chars, temperature, top_k, rng):
         if n_chars == 0:
             return
         # The per-character path: prepared once, then one lean step and one draw per character.
-        dtype = self.weights_["W_hy"].dtype
+        dtype = params["W_hy"].dtype
         sample = Sampler(rng, len(self.classes_), temperature, top_k, block=min(n_chars, 256), dtype=dtype).draw
-        step = TokenStepper(self.weights_, spec, states).step
+        step = TokenStepper(params, spec, states).step
         classes = self.classes_
         for _ in range(n_chars):
             token = sample(logits)

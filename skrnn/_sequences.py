@@ -239,7 +239,8 @@ def check_token_ids(X, *, name="X"):
             )
         if ids.dtype.kind == "u" and ids.size and ids.max() > np.iinfo(np.intp).max:
             # astype would wrap it around to a negative id
-            raise ValueError(f"{name} holds the token id {int(ids.max())}, beyond the largest id {np.iinfo(np.intp).max}.")
+            largest = np.iinfo(np.intp).max
+            raise ValueError(f"{name} holds the token id {int(ids.max())}, beyond the largest id {largest}.")
         ids = ids.astype(np.intp, copy=False)
         lengths = token_lengths(ids)
     if ids.shape[0] == 0:

@@ -379,6 +379,18 @@ def test_classifier_changed_solver_resumes_the_weights_with_fresh_statistics(res
     assert any(not np.array_equal(before[k], clf.weights_[k]) for k in before)
 
 
+def test_classifier_predicts_with_the_fitted_architecture():
+    X, y = _split(NEGATION_TRAIN)
+    clf = small(max_iter=2).fit(X, y)
+    proba, features = clf.predict_proba(X), clf.transform(X)
+    clf.set_params(pooling="mean", bidirectional=False, hidden_size=5, cell="lstm", num_layers=2)
+    np.testing.assert_array_equal(clf.predict_proba(X), proba)
+    np.testing.assert_array_equal(clf.transform(X), features)
+    with pytest.warns(ConvergenceWarning):
+        clf.fit(X, y)  # the next fit takes the new architecture, and predicts with it
+    assert clf.transform(X).shape == (len(X), 5)
+
+
 def test_classifier_early_stopping_splits_only_weighted_sequences():
     # 4 of 40 sequences carry weight: a split of all 40 could leave either side with none
     rng = np.random.default_rng(0)

@@ -1,5 +1,6 @@
 """RNNCharGenerator: the small tasks, sampling, scoring, model selection, persistence."""
 
+import copy
 import pickle
 import warnings
 
@@ -277,6 +278,24 @@ def test_generator_rejects_unknown_prompt_characters(hello):
         hello.generate("hz")
     with pytest.raises(ValueError, match=r"X\[1\] contains characters"):
         hello.score(["hello", "zz"])
+
+
+def test_generator_predicts_with_the_fitted_architecture(hello):
+    model = copy.deepcopy(hello)
+    text, score = model.generate("h", 4, random_state=0), model.score(["hello"])
+    model.set_params(hidden_size=7, cell="lstm", num_layers=2, embedding_dim=3)  # for the next fit only
+    assert model.generate("h", 4, random_state=0) == text and model.score(["hello"]) == score
+    del model._fitted_architecture  # as pickled by an older version: the parameters are the architecture
+    model.set_params(**{name: getattr(hello, name) for name in model._ARCHITECTURE})
+    assert model.generate("h", 4, random_state=0) == text
+
+
+def test_generator_failed_refit_leaves_the_model_as_it_was(hello):
+    model = copy.deepcopy(hello)
+    with pytest.raises(MemoryError, match="don't fit in memory"):
+        model.set_params(hidden_size=10**9).fit("xyz")  # a new alphabet, then weights too large
+    assert list(model.classes_) == list(hello.classes_) and model.vocabulary_ == hello.vocabulary_
+    assert model.set_params(hidden_size=hello.hidden_size).generate("h", 4, temperature=0) == "ello"
 
 
 def test_generator_lone_surrogates_are_characters_like_any_other():
