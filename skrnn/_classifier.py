@@ -162,7 +162,8 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
         arrays: text, token ids and lists of sequences have no fixed number
         of steps.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of the columns of a DataFrame seen at fit. Only for DataFrames
+        Names of the columns of a DataFrame of numbers seen at fit (integer
+        columns are token ids, which have no features). Only for DataFrames
         whose column names are all strings.
     n_iter_ : int
         Number of epochs run by the last call to ``fit`` (counted over all

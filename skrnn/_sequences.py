@@ -348,7 +348,13 @@ def fit_sequences(estimator, X, *, input_type="auto", tokenizer="word", name="X"
         _check_ndim_text(X, name)
         docs = check_documents(X, name=name)
         fitted = clone(TOKENIZERS[tokenizer]() if isinstance(tokenizer, str) else tokenizer)
-        ids = fitted.fit_transform(docs).astype(np.intp, copy=False)
+        ids = fitted.fit_transform(docs)
+        if not hasattr(fitted, "n_tokens_"):  # the vocabulary size sizes the embedding
+            raise TypeError(
+                f"tokenizer={tokenizer!r} must turn texts into token ids and, once fitted, give the size of its "
+                "vocabulary as n_tokens_, as WordTokenizer and CharTokenizer do."
+            )
+        ids = ids.astype(np.intp, copy=False)
         state.update(tokenizer_=fitted, n_inputs_=int(fitted.n_tokens_))
         return ids, token_lengths(ids), state
     # validate_data sets (or deletes) n_features_in_ and feature_names_in_ on

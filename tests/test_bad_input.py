@@ -15,6 +15,7 @@ import pickle
 import numpy as np
 import pytest
 from sklearn.exceptions import NotFittedError
+from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skrnn import CharTokenizer, RNNCharGenerator, RNNSequenceClassifier, WordTokenizer
@@ -140,6 +141,9 @@ MATRIX = [
       for value, shown, label in [(-1.0, r"-1\.0", "negative"), (np.nan, "nan", "nan"), (np.inf, "inf", "inf"),
                                   ("a", "'a'", "str")]],
     case("clf", "fit", (TEXTS, None), ValueError, "requires y to be passed", "y-None"),
+    case("clf", "fit", (TEXTS, LABELS), TypeError, r"tokenizer=CountVectorizer\(\) must turn texts into token ids "
+         r"and, once fitted, give the size of its vocabulary as n_tokens_", "tokenizer-without-n_tokens_",
+         params={"tokenizer": CountVectorizer()}),
     case("clf", "fit", (TEXTS, []), ValueError, "y holds 0 labels", "y-empty"),
     case("clf", "fit", (TEXTS, [0, 1, None, 1, 0, 1]), ValueError, r"y\[2\] is None; every sequence needs a label",
          "y-missing-label"),
