@@ -447,6 +447,11 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
     def _check_y(self, y):
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
+        if isinstance(y, (list, tuple)) or getattr(y, "dtype", None) == object:
+            # NumPy turns [1, "a"] into ["1", "a"], and an object array of both cannot be sorted
+            is_str = {isinstance(label, str) for label in np.ravel(np.asarray(y, dtype=object)) if label is not None}
+            if len(is_str) > 1:
+                raise ValueError("y mixes str labels with labels of other types; give every label the same type.")
         y = column_or_1d(y, warn=True)
         if y.size == 0:  # check_array's message for this doesn't say which argument
             raise ValueError("y holds 0 labels; at least 1 is required.")

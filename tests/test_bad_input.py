@@ -148,6 +148,9 @@ MATRIX = [
     case("clf", "fit", (TEXTS, [0, 1, None, 1, 0, 1]), ValueError, r"y\[2\] is None; every sequence needs a label",
          "y-missing-label"),
     case("clf", "fit", (TEXTS, [0, 1, np.nan, 1, 0, 1]), ValueError, "Input y contains NaN", "y-nan"),
+    *[case("clf", "fit", (TEXTS, labels), ValueError, "y mixes str labels with labels of other types", name)
+      for labels, name in [([1, "a", 1, "a", 1, "a"], "y-mixed-list"),
+                           (np.array([1, "a", 1, "a", 1, "a"], dtype=object), "y-mixed-object")]],
     case("clf", "fit", (TEXTS, np.linspace(0, 1, 6)), ValueError, "Unknown label type", "y-continuous"),
     # -- unseen labels at score
     case("text_clf", "score", (TEXTS, [0, 1, 2, 1, 0, 1]), ValueError,
