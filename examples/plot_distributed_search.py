@@ -15,7 +15,7 @@ tcp://SCHEDULER:8786 --nworkers -1 --nthreads 1`` on each of the others, and
 set the environment variable ``SKRNN_DASK_SCHEDULER=tcp://SCHEDULER:8786``
 before running this script; nothing else changes. The user guide's
 :ref:`dask` page explains the set-up. Without Dask installed (``pip install
-"skrnn[distributed]"``) the example runs the search with joblib's own process
+".[distributed]"`` in a clone) the example runs the search with joblib's own process
 pool instead.
 
 The data are 8 x 8 images of handwritten digits from scikit-learn, read by
