@@ -14,10 +14,12 @@ the target, so an interrupted run never leaves a broken model behind.
 """
 
 import argparse
+import codecs
 import csv
 import inspect
 import io
 import os
+import stat
 import sys
 import tempfile
 import time
@@ -109,6 +111,9 @@ def _training_options(parser, defaults, unit):
          help="step size of the optimizer (default: %(default)s)")
     _add(parser, "--max-iter", type=int, default=defaults["max_iter"], low=1,
          help="maximum epochs (default: %(default)s)")
+    _add(parser, "--clip-norm", type=float, default=defaults["clip_norm"], low=0, low_open=True,
+         help="rescale each update's gradient to at most this norm; smaller values steady a diverging "
+              "training (default: %(default)s)")
     parser.add_argument("--validation", action="store_true",
                         help="hold out --validation-fraction of the data, report validation scores each epoch, "
                              "stop when they stop improving and keep the best weights (early stopping)")
@@ -137,12 +142,13 @@ def build_parser():
     demo_ = commands.add_parser(
         "demo", help="train a text generator on Python's docs and print samples",
         description="Train a character-level RNN on the text of Python's documentation, shipped with "
-                    "every CPython (no download), and print samples as it learns.",
+                    "every CPython (no download), and print samples as it learns. Ctrl-C ends the "
+                    "training early and prints the final samples.",
     )
     _add(demo_, "--seconds", type=float, default=60.0, low=0, low_open=True,
          help="training time budget (default 60)")
     _add(demo_, "--hidden-size", type=int, default=128, low=1, help="recurrent units (default 128)")
-    demo_.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    _add(demo_, "--seed", type=int, default=0, low=0, high=2**32 - 1, help="random seed (default 0)")
 
     train_gen = commands.add_parser(
         "train-generator", help="train a character-level text generator on a text file",
@@ -192,6 +198,10 @@ def build_parser():
     train_clf.add_argument("--delimiter", type=_delimiter, default=None,
                            help="field separator, e.g. ',' or 'tab' (default: tab for .tsv/.tab files or a "
                                 "header containing a tab, else comma)")
+    train_clf.add_argument("--quotes", action=argparse.BooleanOptionalAction, default=None,
+                           help="read double quotes as CSV quoting, so a quoted field may hold the delimiter "
+                                "or line breaks (default: yes for comma-separated tables, no for tab-separated "
+                                "ones, whose texts are often quotations)")
     train_clf.add_argument("--tokenizer", choices=["word", "char"], default=classifier["tokenizer"],
                            help="split texts into words or characters (default: %(default)s)")
     train_clf.add_argument("--pooling", choices=sorted(POOLINGS), default=classifier["pooling"],
@@ -242,10 +252,12 @@ def _decode_error(exc, path, encoding):
 def _text_input(path, encoding, newline=None):
     """Open ``path`` (or stdin for ``-``) as text; file errors become CommandError."""
     try:
+        # Excel and Notepad start UTF-8 files with a byte order mark: skip it, don't read it as text
+        codec = "utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding
         if path == "-":
-            stream = io.TextIOWrapper(sys.stdin.buffer, encoding=encoding, newline=newline)
+            stream = io.TextIOWrapper(sys.stdin.buffer, encoding=codec, newline=newline)
         else:
-            stream = open(path, encoding=encoding, newline=newline)
+            stream = open(path, encoding=codec, newline=newline)
     except LookupError:
         raise CommandError(f"unknown encoding {encoding!r}") from None
     except OSError as exc:
@@ -283,14 +295,21 @@ def _check_output(path):
 
 
 def save_model(model, path):
-    """Write ``model`` with joblib to ``path`` atomically: temporary file, fsync, rename."""
-    target = Path(path)
+    """Write ``model`` with joblib to ``path`` atomically: temporary file, fsync, rename.
+
+    A file replaced keeps its permissions, and a symbolic link its target.
+    """
+    target = Path(os.path.realpath(path))
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.fchmod(f.fileno(), 0o666 & ~umask)  # mkstemp's 0600 would surprise; honour the umask
+            if target.exists():
+                mode = stat.S_IMODE(target.stat().st_mode)
+            else:  # mkstemp's 0600 would surprise; honour the umask
+                umask = os.umask(0)
+                os.umask(umask)
+                mode = 0o666 & ~umask
+            os.fchmod(f.fileno(), mode)
             joblib.dump(model, f)
             f.flush()
             os.fsync(f.fileno())
@@ -352,6 +371,11 @@ def _print_warnings(caught):
             print(f"skrnn: warning: {_one_line(w.message)}", file=sys.stderr, flush=True)
 
 
+def _said(caught, category, words):
+    """The warnings of exactly ``category`` among ``caught`` whose message contains ``words``."""
+    return [w for w in caught if w.category is category and words in str(w.message)]
+
+
 @contextmanager
 def _estimator_errors():
     """The estimators' ValueError messages (bad input, bad parameters) are written for users.
@@ -374,8 +398,11 @@ def _train(model, X, y, args, unit):
                 model.fit(X)
             else:
                 model.fit(X, y)
-    interrupted = [w for w in caught if w.category is UserWarning and "training interrupted" in str(w.message)]
+    interrupted = _said(caught, UserWarning, "training interrupted")
     _print_warnings([w for w in caught if w not in interrupted and w.category is not ConvergenceWarning])
+    if _said(caught, RuntimeWarning, "training diverged") and not model.loss_curve_:
+        raise CommandError("training diverged in its first epoch: the model learned nothing and was not saved; "
+                           "try a smaller --learning-rate or --clip-norm")
     if interrupted:
         print(f"skrnn: training interrupted: saving the model trained so far to '{args.output}'",
               file=sys.stderr, flush=True)
@@ -397,7 +424,7 @@ def _shared_params(args):
     return dict(
         hidden_size=args.hidden_size, cell=args.cell, num_layers=args.num_layers,
         embedding_dim=args.embedding_dim, dropout=args.dropout, batch_size=args.batch_size,
-        solver=args.solver, learning_rate=args.learning_rate, max_iter=args.max_iter,
+        solver=args.solver, learning_rate=args.learning_rate, max_iter=args.max_iter, clip_norm=args.clip_norm,
         early_stopping=args.validation, validation_fraction=args.validation_fraction,
         random_state=args.seed, verbose=0 if args.quiet else 1,
     )
@@ -424,7 +451,12 @@ def _read_table(args):
     if delimiter is None:
         tabbed = Path(args.table).suffix.lower() in (".tsv", ".tab") or "\t" in text.split("\n", 1)[0]
         delimiter = "\t" if tabbed else ","
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    quotes = delimiter != "\t" if args.quotes is None else args.quotes
+    # Tab-separated files have no quoting: a text opening with a quotation mark
+    # would otherwise swallow the lines up to the next one. strict: a quote
+    # left open, or text after a closing one, is an error, not merged rows.
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter, strict=True,
+                        quoting=csv.QUOTE_MINIMAL if quotes else csv.QUOTE_NONE)
     try:
         header = [name.strip() for name in next(reader)]
         columns = []
@@ -441,10 +473,15 @@ def _read_table(args):
             if len(row) <= max(columns):
                 raise CommandError(f"{source}, line {reader.line_num}: {len(row)} field(s), "
                                    f"expected {len(header)} as in the header")
+            label = row[columns[1]].strip()
+            if not label:
+                raise CommandError(f"{source}, line {reader.line_num}: no label in column '{args.label_column}'")
             texts.append(row[columns[0]])
-            labels.append(row[columns[1]])
+            labels.append(label)
     except csv.Error as exc:
-        raise CommandError(f"{source}, line {reader.line_num}: {exc}") from None
+        hint = "; a field that opens with a double quote must close it (or pass --no-quotes)" if quotes else ""
+        detail = str(exc).replace("\t", "\\t")  # the csv module names the tab itself
+        raise CommandError(f"{source}, line {reader.line_num}: {detail}{hint}") from None
     if not texts:
         raise CommandError(f"{source} has a header but no rows to train on")
     return texts, labels
@@ -530,15 +567,21 @@ def demo(seconds=60.0, hidden_size=128, seed=0, out=None):
     # One epoch per fit, warm-started, so the demo can stop on a time budget.
     model = RNNCharGenerator(hidden_size=hidden_size, max_iter=1, warm_start=True, random_state=seed)
     start = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        while time.perf_counter() - start < seconds:
+    while time.perf_counter() - start < seconds:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             model.fit(text)
-            sample = model.generate("The ", n_chars=50, temperature=0.7, random_state=seed)
-            print(f"epoch {len(model.loss_curve_)}: loss {model.loss_curve_[-1]:.3f} nats/char, "
-                  f"{time.perf_counter() - start:.0f} s  The {sample!r}", file=out, flush=True)
-    print(f"\nTrained {len(model.loss_curve_)} epoch(s) in {time.perf_counter() - start:.0f} s; "
-          f"training loss {model.loss_curve_[0]:.3f} -> {model.loss_curve_[-1]:.3f} nats/char.", file=out)
+        interrupted = _said(caught, UserWarning, "training interrupted")
+        _print_warnings([w for w in caught if w not in interrupted and w.category is not ConvergenceWarning])
+        if interrupted:  # Ctrl-C: stop training, show what the model learned
+            print("skrnn: training interrupted", file=sys.stderr, flush=True)
+            break
+        sample = model.generate("The ", n_chars=50, temperature=0.7, random_state=seed)
+        print(f"epoch {len(model.loss_curve_)}: loss {model.loss_curve_[-1]:.3f} nats/char, "
+              f"{time.perf_counter() - start:.0f} s  The {sample!r}", file=out, flush=True)
+    curve = model.loss_curve_  # empty when Ctrl-C came before the first batch ended
+    progress = f"training loss {curve[0]:.3f} -> {curve[-1]:.3f} nats/char" if curve else "no batch completed"
+    print(f"\nTrained {len(curve)} epoch(s) in {time.perf_counter() - start:.0f} s; {progress}.", file=out)
     for temperature in (0.5, 1.0):
         sample = model.generate("The ", n_chars=300, temperature=temperature, random_state=seed)
         print(f"\n--- sample at temperature {temperature} ---\nThe {sample}", file=out, flush=True)

@@ -15,7 +15,7 @@ import joblib
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
-from skrnn import RNNCharGenerator, RNNSequenceClassifier, _training
+from skrnn import RNNCharGenerator, RNNSequenceClassifier, _cli, _training
 from skrnn._cli import build_parser, main, python_docs_corpus, save_model
 from skrnn._progress import TrainingProgress, render
 
@@ -260,7 +260,36 @@ def test_cli_table_errors_in_process(capsys, workdir):
     assert_main_error(capsys, ["train-classifier", workdir / "short_row.csv", *out], "line 3: 1 field(s)")
     assert_main_error(capsys, ["train-classifier", workdir / "header_only.csv", *out], "no rows")
     assert_main_error(capsys, ["train-classifier", workdir / "semicolons.csv", *out], "--delimiter")
+    (workdir / "no_label.csv").write_text("text,label\nhello,a\nworld, \nagain,b\n")
+    assert_main_error(capsys, ["train-classifier", workdir / "no_label.csv", *out], "line 3: no label in column 'label'")
+    (workdir / "open_quote.csv").write_text('text,label\n"hello,a\nworld,b\n')  # the quote is never closed
+    assert_main_error(capsys, ["train-classifier", workdir / "open_quote.csv", *out], "line 3: unexpected end of data")
     assert not (workdir / "m").exists()
+
+
+def _read_table(path, **options):
+    args = build_parser()[0].parse_args(["train-classifier", str(path), "-o", "m", *options.get("argv", [])])
+    return _cli._read_table(args)
+
+
+def test_cli_tables_tab_separated_without_quoting_csv_with_it(tmp_path):
+    # a review opening with a quotation mark: 6 in sentiment_imdb.tsv, and read as CSV they swallowed 252 rows
+    rows = ['label\ttext', '1\t"Brazil" is a film about paperwork.', '0\tdull', '1\tfun, "really"']
+    (tmp_path / "quoted.tsv").write_text("\n".join(rows) + "\n")
+    texts, labels = _read_table(tmp_path / "quoted.tsv")
+    assert texts == ['"Brazil" is a film about paperwork.', "dull", 'fun, "really"'] and labels == ["1", "0", "1"]
+    with pytest.raises(_cli.CommandError, match=r"line 2: '\\t' expected after '\"'; .*--no-quotes"):
+        _read_table(tmp_path / "quoted.tsv", argv=["--quotes"])  # as CSV: a field can't go on after its quote
+    (tmp_path / "quoted.csv").write_text('text,label\n"one, two",a\n"three\nfour",b\n')
+    texts, labels = _read_table(tmp_path / "quoted.csv")
+    assert texts == ["one, two", "three\nfour"] and labels == ["a", "b"]
+
+
+def test_cli_reads_utf8_with_a_byte_order_mark(tmp_path):
+    (tmp_path / "excel.csv").write_bytes("\ufefftext,label\nhé,a\nho, b\n".encode())  # Excel's "CSV UTF-8"
+    assert _read_table(tmp_path / "excel.csv") == (["hé", "ho"], ["a", "b"])  # labels stripped too
+    (tmp_path / "notes.txt").write_bytes("\ufeffhello".encode())
+    assert _cli._read_text(tmp_path / "notes.txt", "utf-8") == "hello"
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -269,6 +298,8 @@ def test_cli_table_errors_in_process(capsys, workdir):
     (["train-generator", "t", "-o", "m", "--validation-fraction", "1"], "--validation-fraction must be in (0, 1)"),
     (["train-classifier", "t", "-o", "m", "--delimiter", "ab"], "must be one character"),
     (["train-classifier", "t"], "required: -o/--output"),
+    (["demo", "--seed", "-1"], "--seed must be in [0, 4294967295]"),
+    (["train-generator", "t", "-o", "m", "--clip-norm", "0"], "--clip-norm must be > 0"),
     (["frobnicate"], "invalid choice"),
 ])
 def test_cli_bad_arguments_exit_2_on_one_line(argv, message, capsys):
@@ -294,6 +325,27 @@ def test_save_model_is_atomic(tmp_path):
         save_model({"model": _Unpicklable()}, target)
     assert target.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["model.joblib"]
+
+
+def test_save_model_keeps_permissions_and_links(tmp_path):
+    target, link = tmp_path / "model.joblib", tmp_path / "latest.joblib"
+    save_model(RNNSequenceClassifier(hidden_size=8), target)
+    target.chmod(0o600)  # a private model stays private when retrained
+    link.symlink_to(target.name)
+    save_model(RNNSequenceClassifier(hidden_size=9), link)
+    assert link.is_symlink() and joblib.load(target).hidden_size == 9
+    assert target.stat().st_mode & 0o777 == 0o600
+
+
+def test_cli_training_that_diverges_at_once_saves_nothing(capsys, tmp_path):
+    table = tmp_path / "reviews.tsv"
+    table.write_text("text\tlabel\n" + "".join(f"{text}\t{label}\n" for text, label in REVIEWS * 4))
+    argv = ["train-classifier", table, "-o", tmp_path / "m", *TINY, "--batch-size", "4", "--solver", "sgd",
+            "--learning-rate", "1e6"]  # 8 updates an epoch, the first of which explodes
+    assert main([str(a) for a in argv]) == 1
+    err = capsys.readouterr().err
+    assert "training diverged in its first epoch: the model learned nothing and was not saved" in err
+    assert "--clip-norm" in err and not (tmp_path / "m").exists()
 
 
 class _Terminal(io.StringIO):
@@ -346,6 +398,31 @@ def test_main_demo_trains_and_prints_samples(capsys):
     out = capsys.readouterr().out
     assert re.search(r"epoch 1: loss \d+\.\d+ nats/char", out)
     assert "sample at temperature 0.5" in out and "sample at temperature 1.0" in out
+
+
+def test_main_demo_stops_at_ctrl_c_and_prints_samples(capsys, monkeypatch):
+    from skrnn import _generator
+
+    calls = {"train_step": 0, "fit": 0}
+    train_step, fit = _generator.train_step, RNNCharGenerator.fit
+
+    def interrupting(*args, **kwargs):
+        calls["train_step"] += 1
+        if calls["train_step"] == 2:  # Ctrl-C in the first epoch
+            signal.raise_signal(signal.SIGINT)
+        return train_step(*args, **kwargs)
+
+    def counted(self, X, y=None):
+        calls["fit"] += 1
+        assert calls["fit"] == 1, "the demo trained on after Ctrl-C"
+        return fit(self, X, y)
+
+    monkeypatch.setattr(_generator, "train_step", interrupting)
+    monkeypatch.setattr(RNNCharGenerator, "fit", counted)
+    assert main(["demo", "--seconds", "1000", "--hidden-size", "4"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.strip() == "skrnn: training interrupted"
+    assert "Trained 1 epoch(s)" in captured.out and "sample at temperature 1.0" in captured.out
 
 
 def test_main_demo_corpus_is_embedded():
