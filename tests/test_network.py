@@ -371,6 +371,44 @@ def test_token_stepper_rejects_other_models(kwargs):
         TokenStepper(params, spec)
 
 
+def test_blas_limit_caps_every_thread_until_the_last_block_ends():
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from threadpoolctl import threadpool_limits
+
+    from skrnn._core.recurrent import _blas_libraries, blas_limit
+
+    libs = _blas_libraries()
+    threads = lambda: [lib.get_num_threads() for lib in libs]  # noqa: E731
+    with threadpool_limits(2):  # the caps below must show, whatever this machine's count
+        before = threads()
+        with blas_limit(1):  # the main thread sets a cap first (threadpoolctl then favours it)
+            pass
+        entered, leave = threading.Event(), threading.Event()
+
+        def worker():
+            with blas_limit(1):
+                inside = threads()
+                entered.set()
+                leave.wait(timeout=60)
+            return inside
+
+        with ThreadPoolExecutor(1) as pool:
+            seen = pool.submit(worker)
+            entered.wait(timeout=60)
+            try:
+                with blas_limit(1):  # a block that ends while the worker's is still open
+                    pass
+                during = threads()
+            finally:
+                leave.set()
+            inside = seen.result()
+        assert all(n == 1 for n in inside)  # a worker thread's cap applies
+        assert all(n == 1 for n in during)  # and holds until its block ends
+        assert threads() == before
+
+
 def test_blas_limit_nests_and_restores():
     from skrnn._core.recurrent import _blas_libraries, blas_limit
 

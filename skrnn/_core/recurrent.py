@@ -70,6 +70,37 @@ def loop_threads(n_rows, hidden_size):
 
 _CAP = threading.local()  # .n: the cap of the innermost blas_limit block this thread is in
 
+# OpenBLAS (pthreads, as in NumPy's and SciPy's wheels) has one thread count
+# for the whole process, so the cap is process-wide: the tightest cap of the
+# blocks open in any thread applies, and the counts found before the first
+# block come back when the last one ends. Otherwise a block ending in one
+# thread would lift the cap of a fit still running in another.
+_OPEN_LOCK = threading.Lock()
+_OPEN = []  # caps of the outermost blocks open, in every thread
+_BEFORE = []  # each library's thread count before the first of them
+_APPLIED = []  # each library's thread count as the blocks set it
+
+
+def _set_threads(lib, n):
+    # threadpoolctl >= 3.8 lets only the first thread that sets OpenBLAS's
+    # count set it again and silently ignores every other thread: a fit in a
+    # worker thread ran uncapped (5x slower under load, other weights). Take
+    # control for this one change and give it back.
+    release = getattr(lib, "clear_controlling_thread", None)
+    if release is not None:
+        release(force=True)
+    lib.set_num_threads(n)
+    if release is not None:
+        release(force=True)
+
+
+def _apply_open_caps():
+    cap = min(_OPEN, default=math.inf)
+    for i, (lib, before) in enumerate(zip(_blas_libraries(), _BEFORE)):
+        if _APPLIED[i] != min(before, cap):
+            _APPLIED[i] = min(before, cap)
+            _set_threads(lib, _APPLIED[i])
+
 
 @contextmanager
 def blas_limit(n_threads):
@@ -84,19 +115,19 @@ def blas_limit(n_threads):
     if outer is not None and outer <= n_threads:
         yield
         return
-    libs = _blas_libraries()
-    previous = [lib.get_num_threads() for lib in libs]
-    for lib, n in zip(libs, previous):
-        if n > n_threads:
-            lib.set_num_threads(n_threads)
+    with _OPEN_LOCK:
+        if not _OPEN:
+            _BEFORE[:] = _APPLIED[:] = [lib.get_num_threads() for lib in _blas_libraries()]
+        _OPEN.append(n_threads)
+        _apply_open_caps()
     _CAP.n = n_threads
     try:
         yield
     finally:
         _CAP.n = outer
-        for lib, n in zip(libs, previous):
-            if n > n_threads:
-                lib.set_num_threads(n)
+        with _OPEN_LOCK:
+            _OPEN.remove(n_threads)
+            _apply_open_caps()
 
 
 # CPython's reference counts tell exactly when an array is unreferenced; where
