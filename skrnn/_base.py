@@ -12,6 +12,7 @@ from . import __version__
 from ._core.cells import CELLS
 from ._core.network import init_params
 from ._core.optimizers import SOLVERS
+from ._core.recurrent import BUFFERS
 from ._training import make_optimizer
 
 # Parameters shared by every recurrent estimator; subclasses add their own.
@@ -142,6 +143,7 @@ class BaseRNN(VersionStampMixin, BaseEstimator):
 
     def _finish_training(self, params, optimizer, rng, history, n_items):
         """Copy training results into fitted attributes (all plain data)."""
+        BUFFERS.trim()  # the workspaces of training are free now
         warm = self._is_warm()
         self.weights_ = params
         self._fitted_architecture = self._architecture(fitted=False)

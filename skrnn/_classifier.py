@@ -21,6 +21,7 @@ from sklearn.utils.validation import (
 
 from ._base import SHARED_CONSTRAINTS, BaseRNN
 from ._core.network import POOLINGS, NetworkSpec, forward
+from ._core.recurrent import BUFFERS
 from ._sequences import INPUT_TYPES, TOKENIZERS, as_dtype, fit_sequences, read_sequences, set_input_state, truncate
 from ._training import fit_epochs, train_step
 
@@ -29,9 +30,12 @@ from ._training import fit_epochs, train_step
 # few times 2**20 floats, and a step's blocks small enough for the cache.
 # predict_proba (BiGRU, H=64, one thread), before with passes of 512 rows:
 # 1,024 series of 1,000 steps peaked at 3.2 GB, now 0.13 GB (3.6 -> 2.9 s);
-# 22,000 SMS texts 571 -> 125 MB (2.3 -> 1.5 s).
+# 22,000 SMS texts 571 -> 125 MB (2.3 -> 1.5 s). _PREDICT_MOST_WORK bounds a
+# pass even below the fewest rows: 200 texts of 5,000 words peaked at 706 MB
+# in passes of 32 rows (14.3 s), 183 MB in passes of 8 (22.0 s).
 _PREDICT_WORK = 2**20
 _PREDICT_ROWS = (32, 512)
+_PREDICT_MOST_WORK = 2**22
 # Minibatches per pool of rows sorted by length while training.
 _POOL_BATCHES = 50
 
@@ -567,7 +571,9 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
         if self.input_type_ == "numeric":
             batch = as_dtype(batch, self.weights_["W_hy"].dtype)
         spec = self._spec(self.input_type_, self.n_inputs_, len(self.classes_))
-        return _predict(self.weights_, spec, batch, lengths, pooled=pooled)
+        out = _predict(self.weights_, spec, batch, lengths, pooled=pooled)
+        BUFFERS.trim()  # so that a large prediction does not stay in memory
+        return out
 
     def predict_log_proba(self, X):
         """Log of the class probabilities of each sequence.
@@ -710,7 +716,8 @@ def _predict(params, spec, batch, lengths, *, pooled=False):
 
     Rows are visited by decreasing length so that each chunk is trimmed to
     its own longest sequence and holds about ``_PREDICT_WORK`` rows x steps x
-    hidden units (within ``_PREDICT_ROWS``); the results come back in the
+    hidden units (within ``_PREDICT_ROWS``, and never more than
+    ``_PREDICT_MOST_WORK``, for very long sequences); the results come back in the
     input's order.
     """
     order = np.argsort(-lengths, kind="stable")
@@ -719,7 +726,9 @@ def _predict(params, spec, batch, lengths, *, pooled=False):
     start = 0
     while start < order.size:
         steps = max(int(lengths[order[start]]), 1)  # this pass's longest row: rows come longest first
-        rows = order[start : start + min(most, max(fewest, _PREDICT_WORK // (steps * spec.hidden_size)))]
+        per_row = steps * spec.hidden_size
+        n_rows = min(most, max(fewest, _PREDICT_WORK // per_row), max(1, _PREDICT_MOST_WORK // per_row))
+        rows = order[start : start + n_rows]
         start += rows.size
         logits, _, cache = forward(params, spec, batch[rows, :steps], lengths[rows])
         part = logits

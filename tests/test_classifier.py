@@ -612,3 +612,24 @@ def test_classifier_predicts_in_passes_sized_by_length(monkeypatch):
     monkeypatch.setattr(_classifier, "_PREDICT_ROWS", (1, 4))
     np.testing.assert_allclose(clf.predict_proba(X), whole, rtol=1e-5)
     assert passes == [(2, 40), (2, 40), (4, 10), (4, 3)]
+    passes.clear()  # the hard bound goes below the fewest rows (3) for the longest sequences
+    monkeypatch.setattr(_classifier, "_PREDICT_ROWS", (3, 4))
+    monkeypatch.setattr(_classifier, "_PREDICT_MOST_WORK", 80 * 4)
+    np.testing.assert_allclose(clf.predict_proba(X), whole, rtol=1e-5)
+    assert passes == [(2, 40), (2, 40), (4, 10), (4, 3)]  # without it: (3, 40), (4, 10), (4, 10), (1, 3)
+
+
+def test_classifier_leaves_at_most_keep_bytes_pooled(monkeypatch):
+    # The workspace pool is per thread and lives as long as the thread: a fit or a
+    # prediction lets its free buffers go down to keep_bytes when it ends.
+    from skrnn._core.recurrent import BUFFERS
+
+    monkeypatch.setattr(BUFFERS, "keep_bytes", 2**20)
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((64, 100, 8)), np.arange(64) % 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = RNNSequenceClassifier(hidden_size=32, max_iter=1, random_state=0).fit(X, y)
+    assert BUFFERS.nbytes <= 2**20  # without trimming: about 4 MB
+    proba = clf.predict_proba(X)
+    assert BUFFERS.nbytes <= 2**20 and np.isfinite(proba).all()

@@ -305,6 +305,19 @@ def test_buffer_pool_drops_idle_buffers():
     assert pool.nbytes == (256 * 256 + 512 * 512) * 4
 
 
+def test_buffer_pool_trim_keeps_busy_buffers_and_frees_the_rest():
+    from skrnn._core.recurrent import BufferPool
+
+    pool = BufferPool()
+    busy = pool.take((2**16,), np.float32)  # 256 KiB, still referenced
+    pool.take((2**18,), np.float32)  # 1 MiB, freed at once
+    pool.take((2**20,), np.float32)  # 4 MiB, freed at once
+    pool.keep_bytes = 2**18 + 2**22
+    pool.trim()  # free buffers go, oldest first, down to keep_bytes; a busy one stays
+    assert [b.nbytes for b in pool.buffers] == [2**18, 2**22] and pool.nbytes == pool.keep_bytes
+    assert np.shares_memory(busy, pool.buffers[0])
+
+
 def language_model(cell, num_layers, embedding_dim, seed, dtype=np.float64):
     """(spec, params, tokens, logits, states): a token model with perturbed
     weights, 2T tokens, and forward's logits and final states on them."""

@@ -155,10 +155,13 @@ class BufferPool(threading.local):
     new one of its size class (``_size_class``). Making one first drops free
     buffers idle for ``max_idle`` requests (shapes that stopped coming, e.g.
     varying sequence lengths), and the pool never holds more than
-    ``max_bytes``; ``clear()`` lets everything go.
+    ``max_bytes``. ``trim()`` lets free buffers go down to ``keep_bytes``
+    (the estimators call it when a fit or a prediction ends, so that an idle
+    thread does not hold hundreds of megabytes); ``clear()`` lets everything go.
     """
 
     max_bytes = 512 * 2**20  # beyond this, arrays are allocated and freed as usual
+    keep_bytes = 64 * 2**20
     min_bytes = 64 * 2**10
     max_idle = 500  # requests; a training step makes 10-30
 
@@ -205,6 +208,17 @@ class BufferPool(threading.local):
         self.buffers.append(buf)
         self.nbytes += nbytes
         return buf
+
+    def trim(self):
+        """Let free buffers go, oldest first, until the pool holds at most ``keep_bytes``."""
+        kept = []
+        for buf in self.buffers:
+            if self.nbytes > self.keep_bytes and sys.getrefcount(buf) == 3:
+                self.nbytes -= buf.nbytes
+                del self.last_used[id(buf)]
+            else:
+                kept.append(buf)
+        self.buffers = kept
 
     def clear(self):
         """Forget every buffer (arrays still in use stay valid: they are merely unpooled)."""
