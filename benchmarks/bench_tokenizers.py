@@ -36,6 +36,7 @@ from threadpoolctl import threadpool_limits
 
 from _common import data_dir
 from skrnn import CharTokenizer, WordTokenizer
+from skrnn._tokenizers import default_token_pattern
 
 def load_data(folder):
     """(shakespeare text, list of SMS texts), or None when a file is missing."""
@@ -115,7 +116,7 @@ def main(argv=None):
                 f"sms_spam_collection.tsv, {len(messages):,} documents",
                 messages,
                 WordTokenizer,
-                lambda: CountVectorizer(token_pattern=WordTokenizer().token_pattern),
+                lambda: CountVectorizer(token_pattern=default_token_pattern()),
                 args.repeats,
             ),
         }

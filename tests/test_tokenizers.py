@@ -1,6 +1,7 @@
 import io
 import pickle
 import re
+import unicodedata
 
 import joblib
 import numpy as np
@@ -19,7 +20,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skrnn import CharTokenizer, WordTokenizer
-from skrnn._tokenizers import check_documents
+from skrnn._tokenizers import UNK_ID, check_documents, default_token_pattern
 
 TOKENIZERS = [CharTokenizer, WordTokenizer]
 DOCS = ["The cat sat.", "The dog sat!", "", "A cat, a dog; the end."]
@@ -418,7 +419,8 @@ def test_check_documents_returns_list_and_names_argument():
     "tokenizer, docs, match",
     [
         (CharTokenizer(), ["", ""], "no tokens"),
-        (WordTokenizer(), [" ", "\n"], r"no match for token_pattern"),
+        (WordTokenizer(), [" ", "\n"], r"no word or symbol, only white space"),
+        (WordTokenizer(token_pattern=r"\d+"), ["a b"], r"no match for token_pattern='\\\\d\+'"),
         (WordTokenizer(min_frequency=5), ["a a b"], r"min_frequency=5 .*occurs 2 times"),
         (WordTokenizer(analyzer=first_two_words), [""], "analyzer returned no tokens"),
     ],
@@ -472,3 +474,23 @@ def test_tokenizer_inverse_transform_rejects_bad_ids(ids, error, match):
     tok = CharTokenizer().fit(["abc"])
     with pytest.raises(error, match=match):
         tok.inverse_transform(ids)
+
+
+def test_word_tokenizer_keeps_combining_marks_in_their_words():
+    # \w alone splits off vowel signs and decomposed accents: Hindi came out letter by letter
+    hindi, tamil = "हिन्दी भाषा", "தமிழ் மொழி"
+    tok = WordTokenizer().fit([hindi, tamil, "İstanbul"])
+    assert tok.inverse_transform(tok.transform([hindi, tamil])) == [hindi, tamil]
+    assert len(tok.vocabulary_) == 5  # "istanbul" lowercased keeps its dot above in the word
+    pattern = re.compile(default_token_pattern())
+    for mark in ["\u0301", "\u093f", "\u0bbf", "\ufe0f", "\U0001d165", "\U000e0100"]:  # planes 0, 1, 14
+        assert pattern.fullmatch("a" + mark + "b"), hex(ord(mark))
+
+
+def test_word_tokenizer_reads_decomposed_and_precomposed_accents_alike():
+    nfc = "très bon café"
+    nfd = unicodedata.normalize("NFD", nfc)
+    assert nfd != nfc
+    tok = WordTokenizer().fit([nfc])
+    np.testing.assert_array_equal(tok.transform([nfd]), tok.transform([nfc]))
+    assert UNK_ID not in tok.transform([nfd])
