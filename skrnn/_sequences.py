@@ -129,7 +129,8 @@ def resolve_input_type(X, input_type, *, name="X"):
 
 
 def _is_list(X):
-    return isinstance(X, (list, tuple)) or (isinstance(X, np.ndarray) and X.dtype == object and X.ndim == 1)
+    """A list, tuple or 1-D object array (NumPy's, or a pandas Series of arrays)."""
+    return isinstance(X, (list, tuple)) or (getattr(X, "ndim", None) == 1 and getattr(X, "dtype", None) == object)
 
 
 def _is_ragged(X):
@@ -303,8 +304,14 @@ def _check_numeric_array(estimator, X, *, reset, name):
         )
     try:
         X = validate_data(estimator, X, reset=reset, allow_nd=True, dtype=[np.float64, np.float32])
-    except (TypeError, ValueError):
+    except (TypeError, ValueError) as exc:
         _check_numbers(X, name)
+        if "contains NaN" in str(exc):  # scikit-learn's advice (an imputer, HistGradientBoosting) misleads here
+            raise ValueError(
+                f"Input {name} contains NaN. For sequences of different lengths (tslearn and sktime pad them "
+                "with NaN), pass a list of (n_steps_i,) or (n_steps_i, n_features) arrays; fill or drop "
+                "missing values otherwise."
+            ) from None
         raise
     _check_ndim(X, name)
     if X.ndim == 2:

@@ -160,7 +160,8 @@ MATRIX = [
     case("tokens_clf", "partial_fit", (TOKENS, [0, 1, 2, 1, 0, 1]), ValueError, r"y has classes not in classes_",
          "unseen-label"),
     # -- None, NaN and inf in numeric sequences
-    *numeric_readers(np.array([[0.0, np.nan, 1.0]] * 2), ValueError, "Input X contains NaN", "nan"),
+    *numeric_readers(np.array([[0.0, np.nan, 1.0]] * 2), ValueError,
+                     r"Input X contains NaN\. For sequences of different lengths .*pass a list", "nan"),
     *numeric_readers(np.array([[0.0, np.inf, 1.0]] * 2), ValueError, "Input X contains infinity", "inf"),
     # -- numbers the network's float32 cannot hold (they would come out as NaN probabilities)
     *numeric_readers(np.full((2, 3), 1e300), ValueError, r"X holds a value of magnitude 1e\+300, beyond the range of "
@@ -360,6 +361,14 @@ def test_bad_input_a_batch_without_steps_trains_the_output_bias():
     np.testing.assert_array_equal(clf.weights_["W_hy"], before["W_hy"])
     numeric = classifier().fit([np.array([]), np.array([])], [0, 1])
     np.testing.assert_allclose(numeric.predict_proba([np.array([])]), [[0.5, 0.5]], atol=1e-6)
+
+
+def test_bad_input_a_pandas_series_of_sequences_is_a_list_of_them():
+    pd = pytest.importorskip("pandas")
+    series = [np.arange(n, dtype=float) for n in (3, 5, 2, 4, 3, 5)]
+    clf = classifier().fit(pd.Series(series), LABELS)
+    np.testing.assert_array_equal(clf.predict_proba(pd.Series(series)), clf.predict_proba(series))
+    assert classifier().fit(pd.Series([[2, 3], [4], [5, 6, 7], [2], [3], [4, 4]]), LABELS).input_type_ == "tokens"
 
 
 def test_bad_input_integer_arrays_with_a_feature_axis_are_numbers():

@@ -29,7 +29,7 @@ SPHINX_PACKAGES = ("sphinx", "numpydoc", "sphinx_gallery", "pydata_sphinx_theme"
 # Pages whose code is written as doctests (>>>), and the packages each needs beyond skrnn's own.
 PAGES = {
     "quick_start.rst": (),
-    "user_guide/input_types.rst": (),
+    "user_guide/input_types.rst": ("pandas",),
     "user_guide/cells.rst": (),
     "user_guide/training.rst": (),
     "user_guide/generation.rst": (),
