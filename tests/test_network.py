@@ -422,6 +422,48 @@ def test_blas_limit_caps_every_thread_until_the_last_block_ends():
         assert threads() == before
 
 
+class _PerThreadBlas:
+    """A BLAS whose thread count is per thread, as MKL's and OpenMP builds' are."""
+
+    def __init__(self):
+        import threading
+
+        self.local = threading.local()
+
+    def get_num_threads(self):
+        return getattr(self.local, "n", 8)
+
+    def set_num_threads(self, n):
+        self.local.n = n
+
+
+def test_blas_limit_caps_per_thread_libraries_in_each_thread(monkeypatch):
+    import threading
+
+    from skrnn._core import recurrent
+
+    lib = _PerThreadBlas()
+    monkeypatch.setattr(recurrent, "_BLAS_LIBRARIES", [lib])
+    seen, entered, leave = {}, threading.Event(), threading.Event()
+
+    def worker():
+        with recurrent.blas_limit(1):
+            seen["worker inside"] = lib.get_num_threads()
+            entered.set()
+            leave.wait(timeout=60)
+        seen["worker after"] = lib.get_num_threads()
+
+    thread = threading.Thread(target=worker)
+    with recurrent.blas_limit(1):
+        thread.start()
+        entered.wait(timeout=60)
+        seen["main inside"] = lib.get_num_threads()
+    leave.set()
+    thread.join(timeout=60)
+    seen["main after"] = lib.get_num_threads()
+    assert seen == {"worker inside": 1, "main inside": 1, "worker after": 8, "main after": 8}
+
+
 def test_blas_limit_nests_and_restores():
     from skrnn._core.recurrent import _blas_libraries, blas_limit
 

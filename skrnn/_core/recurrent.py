@@ -70,15 +70,25 @@ def loop_threads(n_rows, hidden_size):
 
 _CAP = threading.local()  # .n: the cap of the innermost blas_limit block this thread is in
 
-# OpenBLAS (pthreads, as in NumPy's and SciPy's wheels) has one thread count
-# for the whole process, so the cap is process-wide: the tightest cap of the
-# blocks open in any thread applies, and the counts found before the first
+# OpenBLAS built with pthreads (NumPy's and SciPy's wheels) has one thread
+# count for the whole process, so its cap is process-wide: the tightest cap of
+# the blocks open in any thread applies, and the counts found before the first
 # block come back when the last one ends. Otherwise a block ending in one
-# thread would lift the cap of a fit still running in another.
+# thread would lift the cap of a fit still running in another. Libraries that
+# count per thread (MKL, OpenMP builds) are capped and restored per block.
 _OPEN_LOCK = threading.Lock()
 _OPEN = []  # caps of the outermost blocks open, in every thread
-_BEFORE = []  # each library's thread count before the first of them
-_APPLIED = []  # each library's thread count as the blocks set it
+_BEFORE = []  # each process-wide library's thread count before the first of them
+_APPLIED = []  # each process-wide library's thread count as the blocks set it
+
+
+def _split_libraries():
+    """(process-wide, per-thread) BLAS libraries."""
+    shared, local = [], []
+    for lib in _blas_libraries():
+        pooled = getattr(lib, "internal_api", "") == "openblas" and getattr(lib, "threading_layer", "") == "pthreads"
+        (shared if pooled else local).append(lib)
+    return shared, local
 
 
 def _set_threads(lib, n):
@@ -94,9 +104,9 @@ def _set_threads(lib, n):
         release(force=True)
 
 
-def _apply_open_caps():
+def _apply_open_caps(shared):
     cap = min(_OPEN, default=math.inf)
-    for i, (lib, before) in enumerate(zip(_blas_libraries(), _BEFORE)):
+    for i, (lib, before) in enumerate(zip(shared, _BEFORE)):
         if _APPLIED[i] != min(before, cap):
             _APPLIED[i] = min(before, cap)
             _set_threads(lib, _APPLIED[i])
@@ -115,11 +125,16 @@ def blas_limit(n_threads):
     if outer is not None and outer <= n_threads:
         yield
         return
+    shared, local = _split_libraries()
+    previous = [lib.get_num_threads() for lib in local]
+    for lib, n in zip(local, previous):
+        if n > n_threads:
+            lib.set_num_threads(n_threads)
     with _OPEN_LOCK:
         if not _OPEN:
-            _BEFORE[:] = _APPLIED[:] = [lib.get_num_threads() for lib in _blas_libraries()]
+            _BEFORE[:] = _APPLIED[:] = [lib.get_num_threads() for lib in shared]
         _OPEN.append(n_threads)
-        _apply_open_caps()
+        _apply_open_caps(shared)
     _CAP.n = n_threads
     try:
         yield
@@ -127,7 +142,10 @@ def blas_limit(n_threads):
         _CAP.n = outer
         with _OPEN_LOCK:
             _OPEN.remove(n_threads)
-            _apply_open_caps()
+            _apply_open_caps(shared)
+        for lib, n in zip(local, previous):
+            if n > n_threads:
+                lib.set_num_threads(n)
 
 
 # CPython's reference counts tell exactly when an array is unreferenced; where
