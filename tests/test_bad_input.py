@@ -168,6 +168,9 @@ MATRIX = [
                      r"float32 .*set dtype='float64'", "beyond-float32"),
     *numeric_readers([np.full(3, -1e300), np.ones(2)], ValueError, r"X holds a value of magnitude 1e\+300",
                      "beyond-float32-ragged"),
+    # -- a list of sequences with one that is not a sequence: the error names it, not its neighbours
+    *numeric_readers([np.ones(3), None], ValueError, r"X\[1\] has 0 dimension\(s\); each sequence must be",
+                     "None-sequence"),
     # -- dates, which NumPy would silently turn into days since 1970
     *numeric_readers(np.array([["2020-01-01"] * 3] * 2, dtype="datetime64[D]"), TypeError,
                      r"X has dtype datetime64\[D\]; convert dates and durations to numbers first", "datetime"),

@@ -118,6 +118,7 @@ def test_check_ragged_pads_and_counts_steps():
         ([np.ones((2, 2)), np.ones((3, 3))], "different numbers of features per step: \\[2, 3\\]"),
         ([np.ones(2), np.array([1.0, np.nan])], r"X\[1\] contains NaN"),
         ([np.ones(2), np.ones((2, 2, 2))], r"X\[1\]"),
+        ([np.ones(3), None, np.ones(3)], r"X\[1\] has 0 dimension\(s\)"),
         ([], "0 samples"),
     ],
 )
