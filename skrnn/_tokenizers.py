@@ -505,8 +505,9 @@ class WordTokenizer(_BaseTokenizer, auto_wrap_output_keys=None):
     r"""Split text into words and punctuation marks and map them to integer ids.
 
     Tokens are the non-overlapping matches of `token_pattern` (found with
-    :func:`re.findall`) in each document, normalized to Unicode's NFC form
-    first, or whatever a callable `analyzer` returns.
+    :func:`re.findall`) in each document (normalized to Unicode's NFC form
+    first when `token_pattern` is None), or whatever a callable `analyzer`
+    returns.
 
     Id 0 is padding, id 1 the unknown token, and the learned tokens take ids
     2, 3, ... in order of descending frequency in the training text; ties are
@@ -621,9 +622,13 @@ class WordTokenizer(_BaseTokenizer, auto_wrap_output_keys=None):
             per_doc = [list(self.analyzer(doc)) for doc in docs]
             self._check_analyzer_output(per_doc)
         else:
-            # NFC: an accent typed as its own code point (macOS file names, PDFs)
-            # reads as the precomposed letter, so both spellings are one token.
-            texts = (unicodedata.normalize("NFC", doc) for doc in docs)
+            texts = docs
+            if self.token_pattern is None:
+                # NFC: an accent typed as its own code point (macOS file names, PDFs)
+                # reads as the precomposed letter, so both spellings are one token.
+                # Only with the default pattern: a tokenizer pickled with an explicit
+                # one keeps giving the ids it gave.
+                texts = (unicodedata.normalize("NFC", doc) for doc in docs)
             texts = map(str.lower, texts) if self.lowercase else texts
             per_doc = list(map(self._compile_pattern().findall, texts))
         return per_doc, list(map(len, per_doc))

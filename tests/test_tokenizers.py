@@ -494,3 +494,6 @@ def test_word_tokenizer_reads_decomposed_and_precomposed_accents_alike():
     tok = WordTokenizer().fit([nfc])
     np.testing.assert_array_equal(tok.transform([nfd]), tok.transform([nfc]))
     assert UNK_ID not in tok.transform([nfd])
+    # an explicit pattern (as pickled before the default changed) reads the text as given
+    old = WordTokenizer(token_pattern=r"\w+|[^\w\s]").fit([nfd])
+    assert "\u0301" in old.vocabulary_ and UNK_ID in old.transform([nfc])
