@@ -200,8 +200,9 @@ def build_parser():
                                 "header containing a tab, else comma)")
     train_clf.add_argument("--quotes", action=argparse.BooleanOptionalAction, default=None,
                            help="read double quotes as CSV quoting, so a quoted field may hold the delimiter "
-                                "or line breaks (default: yes for comma-separated tables, no for tab-separated "
-                                "ones, whose texts are often quotations)")
+                                "or line breaks (default: yes for comma-separated tables; for tab-separated "
+                                "ones, yes where that reads the file without merging rows, since their texts "
+                                "may open with a quotation mark)")
     train_clf.add_argument("--tokenizer", choices=["word", "char"], default=classifier["tokenizer"],
                            help="split texts into words or characters (default: %(default)s)")
     train_clf.add_argument("--pooling", choices=sorted(POOLINGS), default=classifier["pooling"],
@@ -283,8 +284,8 @@ def _read_text(path, encoding, newline=None):
 
 
 def _check_output(path):
-    """Fail before training, not after, when MODEL cannot be written."""
-    target = Path(path)
+    """Fail before training, not after, when MODEL cannot be written (where a link points)."""
+    target = Path(os.path.realpath(path))
     if target.is_dir():
         raise CommandError(f"cannot write the model to '{path}': is a directory")
     directory = target.parent
@@ -441,6 +442,22 @@ def train_generator(args):
     return _train(model, X, None, args, "chars")
 
 
+def _quoted_cleanly(text):
+    """Whether a tab-separated ``text`` reads as quoted CSV without merging rows.
+
+    Tab-separated files come both ways: quoted where a field needs it (pandas,
+    the csv module, Excel write them so) or not at all, with texts that may
+    open with a quotation mark (the data sets beside this project). Read
+    quoted, the latter swallow the lines up to the next quotation mark: a
+    parse error, or a field holding a line break and a tab.
+    """
+    try:
+        rows = csv.reader(io.StringIO(text), delimiter="\t", strict=True)
+        return not any("\n" in field and "\t" in field for row in rows for field in row)
+    except csv.Error:
+        return False
+
+
 def _read_table(args):
     source = "stdin" if args.table == "-" else f"'{args.table}'"
     text = _read_text(args.table, args.encoding, newline="")
@@ -451,10 +468,8 @@ def _read_table(args):
     if delimiter is None:
         tabbed = Path(args.table).suffix.lower() in (".tsv", ".tab") or "\t" in text.split("\n", 1)[0]
         delimiter = "\t" if tabbed else ","
-    quotes = delimiter != "\t" if args.quotes is None else args.quotes
-    # Tab-separated files have no quoting: a text opening with a quotation mark
-    # would otherwise swallow the lines up to the next one. strict: a quote
-    # left open, or text after a closing one, is an error, not merged rows.
+    quotes = args.quotes if args.quotes is not None else delimiter != "\t" or _quoted_cleanly(text)
+    # strict: a quote left open, or text after a closing one, is an error, not merged rows.
     reader = csv.reader(io.StringIO(text), delimiter=delimiter, strict=True,
                         quoting=csv.QUOTE_MINIMAL if quotes else csv.QUOTE_NONE)
     try:

@@ -283,6 +283,9 @@ def test_cli_tables_tab_separated_without_quoting_csv_with_it(tmp_path):
     (tmp_path / "quoted.csv").write_text('text,label\n"one, two",a\n"three\nfour",b\n')
     texts, labels = _read_table(tmp_path / "quoted.csv")
     assert texts == ["one, two", "three\nfour"] and labels == ["a", "b"]
+    # tab-separated and quoted where needed, as pandas.to_csv(sep="\t") and the csv module write
+    (tmp_path / "pandas.tsv").write_text('text\tlabel\n"He said ""hi"""\ta\n"two\nlines"\tb\nplain\ta\n')
+    assert _read_table(tmp_path / "pandas.tsv") == (['He said "hi"', "two\nlines", "plain"], ["a", "b", "a"])
 
 
 def test_cli_reads_utf8_with_a_byte_order_mark(tmp_path):
@@ -325,6 +328,13 @@ def test_save_model_is_atomic(tmp_path):
         save_model({"model": _Unpicklable()}, target)
     assert target.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["model.joblib"]
+
+
+def test_cli_checks_where_a_link_points_before_training(capsys, tmp_path):
+    (tmp_path / "link.joblib").symlink_to(tmp_path / "missing" / "model.joblib")
+    (tmp_path / "t.txt").write_text(TEXT)
+    assert_main_error(capsys, ["train-generator", tmp_path / "t.txt", "-o", tmp_path / "link.joblib", *TINY],
+                      "directory", "does not exist")
 
 
 def test_save_model_keeps_permissions_and_links(tmp_path):
