@@ -353,22 +353,30 @@ class RNNCharGenerator(BaseRNN):
         docs = _as_documents(X, name)
         return [d.lower() for d in docs] if self.lowercase else docs
 
-    def _encode(self, docs, name="X"):
-        """Documents -> id arrays; characters outside the vocabulary raise."""
-        encoded = []
+    def _encode(self, docs, name="X", unknown="raise"):
+        """Documents -> id arrays.
+
+        Characters outside the vocabulary raise, or with ``unknown="skip"``
+        are left out; the second value returned counts them by character.
+        """
+        encoded, skipped = [], {}
         for i, doc in enumerate(docs):
             codes = _code_points(doc)
             ids = np.searchsorted(self._codes, codes)
             known = (ids < len(self._codes)) & (self._codes[np.minimum(ids, len(self._codes) - 1)] == codes)
             if not known.all():
-                unknown = sorted({chr(c) for c in codes[~known]})
-                where = f"{name}[{i}]" if name != "prompt" else "prompt"
-                raise ValueError(
-                    f"{where} contains characters the model was not trained on: {unknown!r}. Remove or "
-                    "replace them, or fit on text that contains them."
-                )
+                if unknown == "raise":
+                    where = f"{name}[{i}]" if name != "prompt" else "prompt"
+                    raise ValueError(
+                        f"{where} contains characters the model was not trained on: "
+                        f"{sorted({chr(c) for c in codes[~known]})!r}. Remove or replace them, or fit on text "
+                        "that contains them."
+                    )
+                for c, n in zip(*np.unique(codes[~known], return_counts=True)):
+                    skipped[chr(c)] = skipped.get(chr(c), 0) + int(n)
+                ids = ids[known]
             encoded.append((ids + 1).astype(np.int32))
-        return encoded
+        return encoded, skipped
 
     @staticmethod
     def _stream(ids):
@@ -432,8 +440,8 @@ class RNNCharGenerator(BaseRNN):
         self._codes = codes
         self.classes_ = np.array([END] + [chr(c) for c in codes], dtype=object)
         self.vocabulary_ = {c: i for i, c in enumerate(self.classes_) if i > 0}
-        seqs = [self._stream(ids) for ids in self._encode(train)]
-        valid_seqs = [self._stream(ids) for ids in self._encode(valid)] if valid else None
+        seqs = [self._stream(ids) for ids in self._encode(train)[0]]
+        valid_seqs = [self._stream(ids) for ids in self._encode(valid)[0]] if valid else None
         if fresh:  # the output bias starts at the characters' frequencies (see _prior_bias)
             params["b_y"][...] = _prior_bias(seqs, len(self.classes_), params["b_y"].dtype)
         counted = {"chars": 0}
@@ -538,6 +546,13 @@ class RNNCharGenerator(BaseRNN):
         characters and its end, so that ``GridSearchCV`` can select models
         with no scorer argument.
 
+        Characters the model was not trained on have no probability to score:
+        they are left out of the text, with a warning that names them. Models
+        fit on the same text leave out the same characters, so that the
+        candidates of a model search stay comparable fold by fold, where a
+        cross-validation fold's test part holds a character its training part
+        lacks.
+
         Parameters
         ----------
         X : str or iterable of str
@@ -550,7 +565,21 @@ class RNNCharGenerator(BaseRNN):
         score : float
         """
         check_is_fitted(self)
-        seqs = [self._stream(ids) for ids in self._encode(self._documents(X))]
+        docs = self._documents(X)
+        encoded, skipped = self._encode(docs, unknown="skip")
+        if skipped:
+            n_skipped = sum(skipped.values())
+            n_chars = sum(len(doc) for doc in docs)
+            shown = ", ".join(f"{c!r} ({n})" for c, n in sorted(skipped.items(), key=lambda kv: -kv[1])[:10])
+            more = f" and {len(skipped) - 10} more" if len(skipped) > 10 else ""
+            warnings.warn(
+                f"X holds {n_skipped} of its {n_chars} characters outside the model's vocabulary, left out of "
+                f"the score: {shown}{more}. The score is that of the text without them; fit on text that "
+                "holds them to score them.",
+                UserWarning,
+                stacklevel=user_stacklevel(),
+            )
+        seqs = [self._stream(ids) for ids in encoded]
         return float(self._mean_log_likelihood(self.weights_, self._spec(), seqs))
 
     def perplexity(self, X):
@@ -559,7 +588,7 @@ class RNNCharGenerator(BaseRNN):
 
     def _last_logits(self, prefixes):
         """(n, n_classes) logits after reading ``[END] + prefix`` for each prefix."""
-        seqs = [np.append(self._stream(ids)[:-1], 0) for ids in self._encode(prefixes)]
+        seqs = [np.append(self._stream(ids)[:-1], 0) for ids in self._encode(prefixes)[0]]
         out = np.zeros((len(seqs), len(self.classes_)), dtype=self.weights_["W_hy"].dtype)
         lanes = self._inference_lanes(seqs)
         spec = self._spec()
@@ -618,7 +647,7 @@ class RNNCharGenerator(BaseRNN):
         )
         check_is_fitted(self)
         text = prompt.lower() if self.lowercase else prompt
-        ids = self._encode([text], name="prompt")[0]
+        ids = self._encode([text], name="prompt")[0][0]
         return self._continuation(self.weights_, self._spec(), ids, n_chars, temperature, top_k, random_state)
 
     def _continuation(self, params, spec, ids, n_chars, temperature, top_k, random_state):

@@ -184,6 +184,28 @@ def test_generator_grid_search_selects_by_score():
     assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
 
 
+def test_generator_score_leaves_out_unseen_characters_with_a_warning(names_model):
+    with pytest.warns(UserWarning, match=r"X holds 3 of its 11 characters outside .*: 'x' \(2\), 'q' \(1\)\."):
+        score = names_model.score(["xanna", "emxmqa"])
+    assert score == names_model.score(["anna", "emma"])
+    assert names_model.perplexity(["anna", "emma"]) == pytest.approx(np.exp(-score))
+
+
+def test_generator_grid_search_scores_folds_with_unseen_characters():
+    # the second fold's test part holds "q", "j", "x", "d", "w" and "k", which its training part lacks: when score
+    # raised on them, that fold scored NaN for every candidate and the search picked one arbitrarily
+    names = [*NAMES * 3, "quinn", "jax", "dwight", "kate"]
+    search = GridSearchCV(
+        RNNCharGenerator(max_iter=3, random_state=0), {"hidden_size": [2, 32], "learning_rate": [1e-4, 1e-2]}, cv=2
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        with pytest.warns(UserWarning, match="outside the model's vocabulary"):
+            search.fit(names)
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+    assert search.best_params_ == {"hidden_size": 32, "learning_rate": 1e-2}
+
+
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_generator_warns_when_model_selection_splits_a_str_into_characters():
     search = GridSearchCV(RNNCharGenerator(hidden_size=4, max_iter=1, random_state=0), {"hidden_size": [4]}, cv=2)
@@ -277,7 +299,7 @@ def test_generator_rejects_unknown_prompt_characters(hello):
     with pytest.raises(ValueError, match=r"prompt contains characters .*'z'"):
         hello.generate("hz")
     with pytest.raises(ValueError, match=r"X\[1\] contains characters"):
-        hello.score(["hello", "zz"])
+        hello.predict(["hello", "zz"])
 
 
 def test_generator_predicts_with_the_fitted_architecture(hello):
