@@ -451,6 +451,7 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
     def _check_y(self, y):
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
+        _check_no_missing_labels(y)
         if isinstance(y, (list, tuple)) or getattr(y, "dtype", None) == object:
             # NumPy turns [1, "a"] into ["1", "a"], and an object array of both cannot be sorted
             is_str = {isinstance(label, str) for label in np.ravel(np.asarray(y, dtype=object)) if label is not None}
@@ -460,12 +461,6 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
         if y.size == 0:  # check_array's message for this doesn't say which argument
             raise ValueError("y holds 0 labels; at least 1 is required.")
         check_array(y, ensure_2d=False, dtype=None, input_name="y")  # NaN, inf
-        if y.dtype == object:  # check_array lets None through, and sorting labels then fails on it
-            missing = [i for i, label in enumerate(y) if label is None]
-            if missing:
-                raise ValueError(
-                    f"y[{missing[0]}] is None; every sequence needs a label. Drop the unlabelled sequences."
-                )
         check_classification_targets(y)
         return y
 
@@ -682,6 +677,51 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
     def _n_features_out(self):
         """Width of transform's output, for get_feature_names_out."""
         return self.weights_["W_hy"].shape[0]
+
+
+def _check_no_missing_labels(y):
+    """Raise naming the first missing label (None, NaN, pandas.NA, NaT) of `y`, before anything compares labels.
+
+    pandas.NA has no truth value, so sorting or comparing labels that hold it fails with a TypeError far from
+    its cause, and a NaN among str labels reads as a label of another type. Float arrays are left to
+    check_array, whose "Input y contains NaN." scikit-learn's own estimator checks expect.
+    """
+    dtype = getattr(y, "dtype", None)
+    if getattr(dtype, "kind", None) == "f":
+        return
+    shape = getattr(y, "shape", ())
+    if callable(getattr(y, "isna", None)) and shape[1:] in ((), (1,)):  # pandas, a one-column DataFrame too
+        if len(shape) == 2:
+            y = y.iloc[:, 0]
+        labels = y.array  # a view that keeps pandas.NA as itself
+        missing = np.flatnonzero(np.asarray(y.isna()))
+    elif getattr(dtype, "kind", None) in ("M", "m"):
+        labels = np.ravel(y)
+        missing = np.flatnonzero(np.isnat(labels))
+    elif isinstance(y, (list, tuple)) or dtype == object:
+        labels = np.ravel(np.asarray(y, dtype=object))
+        kinds = set(map(type, labels))
+        if kinds <= {str, int}:  # the usual labels, none of them missing
+            return
+        if dtype is None and all(issubclass(kind, (int, float, np.number)) for kind in kinds):
+            return  # a list of numbers becomes a float array: check_array's case
+        missing = [i for i, label in enumerate(labels) if _is_missing(label)]
+    else:
+        return
+    if len(missing):
+        raise ValueError(
+            f"y holds missing labels: y[{missing[0]}] is {labels[missing[0]]}; every sequence needs a label. Drop "
+            "the unlabelled sequences."
+        )
+
+
+def _is_missing(label):
+    if label is None:
+        return True
+    try:
+        return bool(label != label)  # NaN and NaT differ from themselves
+    except (TypeError, ValueError):  # pandas.NA has no truth value; an array label has no single one
+        return type(label).__name__ == "NAType"
 
 
 def _check_same_length(batch, y):

@@ -148,6 +148,17 @@ MATRIX = [
     case("clf", "fit", (TEXTS, [0, 1, None, 1, 0, 1]), ValueError, r"y\[2\] is None; every sequence needs a label",
          "y-missing-label"),
     case("clf", "fit", (TEXTS, [0, 1, np.nan, 1, 0, 1]), ValueError, "Input y contains NaN", "y-nan"),
+    # -- missing labels among str labels: a NaN used to read as "a label of another type"
+    *[case("clf", "fit", (TEXTS, labels), ValueError, rf"y holds missing labels: y\[2\] is {shown}; every sequence",
+           name)
+      for labels, shown, name in [
+          (["a", "b", np.nan, "b", "a", "b"], "nan", "y-str-nan-list"),
+          (np.array(["a", "b", np.nan, "b", "a", "b"], dtype=object), "nan", "y-str-nan-object"),
+          (np.array(["a", "b", None, "b", "a", "b"], dtype=object), "None", "y-str-None-object"),
+          (np.array([0, 1, np.nan, 1, 0, 1], dtype=object), "nan", "y-nan-object"),
+          (np.array(["2020", "2021", "NaT", "2021", "2020", "2021"], dtype="datetime64[D]"), "NaT", "y-NaT")]],
+    case("text_clf", "score", (TEXTS, np.array([0, 1, None, 1, 0, 1], dtype=object)), ValueError,
+         r"y holds missing labels: y\[2\] is None", "y-missing-label"),
     *[case("clf", "fit", (TEXTS, labels), ValueError, "y mixes str labels with labels of other types", name)
       for labels, name in [([1, "a", 1, "a", 1, "a"], "y-mixed-list"),
                            (np.array([1, "a", 1, "a", 1, "a"], dtype=object), "y-mixed-object")]],
@@ -372,6 +383,29 @@ def test_bad_input_a_pandas_series_of_sequences_is_a_list_of_them():
     clf = classifier().fit(pd.Series(series), LABELS)
     np.testing.assert_array_equal(clf.predict_proba(pd.Series(series)), clf.predict_proba(series))
     assert classifier().fit(pd.Series([[2, 3], [4], [5, 6, 7], [2], [3], [4, 4]]), LABELS).input_type_ == "tokens"
+
+
+@pytest.mark.parametrize(
+    "values, dtype, shown",
+    [(["a", "b", None, "b", "a", "b"], "string", "<NA>"),  # used to raise "boolean value of NA is ambiguous"
+     (["a", "b", None, "b", "a", "b"], "category", "nan"),
+     (["a", "b", None, "b", "a", "b"], object, "(None|nan)"),
+     ([0, 1, None, 1, 0, 1], "Int64", "<NA>"),
+     ([True, False, None, False, True, False], "boolean", "<NA>"),
+     (["2020", "2021", None, "2021", "2020", "2021"], "datetime64[ns]", "NaT")],
+)
+def test_bad_input_pandas_labels_with_missing_values(models, values, dtype, shown):
+    pd = pytest.importorskip("pandas")
+    y = pd.Series(values, dtype=dtype)
+    match = rf"y holds missing labels: y\[2\] is {shown}; every sequence needs a label"
+    with pytest.raises(ValueError, match=match):
+        classifier().fit(TEXTS, y)
+    with pytest.raises(ValueError, match=match):
+        classifier().partial_fit(TEXTS, y, classes=pd.Series(values, dtype=dtype).dropna().unique())
+    with pytest.raises(ValueError, match=match):
+        models["text_clf"]().score(TEXTS, y)
+    with pytest.raises(ValueError, match=match):  # a one-column DataFrame
+        classifier().fit(TEXTS, y.to_frame())
 
 
 def test_bad_input_integer_arrays_with_a_feature_axis_are_numbers():
