@@ -41,6 +41,8 @@ TRUSTED = (
     "from sources you trust."
 )
 ROWS_PER_PREDICT = 256
+# 'classify' prints label<TAB>probability lines, unquoted: a label holding one of these would split them.
+OUTPUT_SEPARATORS = ("\t", "\n", "\r")
 
 
 class CommandError(Exception):
@@ -194,7 +196,8 @@ def build_parser():
     train_clf.add_argument("table", metavar="TABLE", help="CSV/TSV file with a header line (- for stdin)")
     _training_options(train_clf, classifier, "texts")
     train_clf.add_argument("--text-column", default="text", help="column of the texts (default: %(default)s)")
-    train_clf.add_argument("--label-column", default="label", help="column of the labels (default: %(default)s)")
+    train_clf.add_argument("--label-column", default="label",
+                           help="column of the labels, which may hold no tab or line break (default: %(default)s)")
     train_clf.add_argument("--delimiter", type=_delimiter, default=None,
                            help="field separator, e.g. ',' or 'tab' (default: tab for .tsv/.tab files or a "
                                 "header containing a tab, else comma)")
@@ -442,6 +445,10 @@ def train_generator(args):
     return _train(model, X, None, args, "chars")
 
 
+def _splits_output(label):
+    return any(separator in label for separator in OUTPUT_SEPARATORS)
+
+
 def _quoted_cleanly(text):
     """Whether a tab-separated ``text`` reads as quoted CSV without merging rows.
 
@@ -491,6 +498,10 @@ def _read_table(args):
             label = row[columns[1]].strip()
             if not label:
                 raise CommandError(f"{source}, line {reader.line_num}: no label in column '{args.label_column}'")
+            if _splits_output(label):
+                raise CommandError(f"{source}, line {reader.line_num}: the label {label!r} in column "
+                                   f"'{args.label_column}' holds a tab or a line break, which would split the "
+                                   "label<TAB>probability lines of 'skrnn classify'; remove them from the labels")
             texts.append(row[columns[0]])
             labels.append(label)
     except csv.Error as exc:
@@ -535,6 +546,11 @@ def generate(args):
 
 def classify(args):
     model = load_model(args.model, RNNSequenceClassifier, "classify", "train-classifier")
+    # A model fitted in Python may hold any label; checked before any output, not at the first bad line.
+    bad = [label for label in map(str, model.classes_) if _splits_output(label)]
+    if bad:
+        raise CommandError(f"'{args.model}' has the class label {bad[0]!r}, which holds a tab or a line break and "
+                           "would split the label<TAB>probability lines; refit it with labels without them")
     source = "stdin" if args.file == "-" else f"'{args.file}'"
     n_texts = 0
     with _text_input(args.file, args.encoding) as stream:

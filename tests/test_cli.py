@@ -267,6 +267,35 @@ def test_cli_table_errors_in_process(capsys, workdir):
     assert not (workdir / "m").exists()
 
 
+@pytest.mark.parametrize("table, line, shown", [
+    ('text,label\nhello,"a\tb"\nworld,c\n', 2, r"'a\tb'"),
+    ('text\tlabel\nhello\t"a\tb"\nworld\tc\n', 2, r"'a\tb'"),  # quoted TSV, as pandas writes it
+    ('text,label\nhello,c\nworld,"a\nb"\n', 4, r"'a\nb'"),
+    ('text,label\nhello,"a\rb"\nworld,c\n', 2, r"'a\rb'"),
+], ids=["tab-csv", "tab-tsv", "newline", "carriage-return"])
+def test_cli_train_classifier_refuses_labels_that_split_the_output(capsys, tmp_path, table, line, shown):
+    # classify prints unquoted label<TAB>probability lines: such a label split them into more columns or lines
+    (tmp_path / "table.csv").write_bytes(table.encode())
+    assert_main_error(capsys, ["train-classifier", tmp_path / "table.csv", "-o", tmp_path / "m", *TINY],
+                      f"line {line}: the label {shown} in column 'label' holds a tab or a line break")
+    assert not (tmp_path / "m").exists()
+
+
+def test_cli_classify_refuses_a_model_whose_labels_split_the_output(capsys, tmp_path):
+    model = RNNSequenceClassifier(hidden_size=4, max_iter=1, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(["good", "bad"], ["pos\tgood", "neg"])  # fitted in Python, where any label goes
+    save_model(model, tmp_path / "m.joblib")
+    (tmp_path / "texts.txt").write_text("good\n")
+    assert main(["classify", str(tmp_path / "m.joblib"), str(tmp_path / "texts.txt")]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""  # refused before the first line, not halfway through
+    assert captured.err == (f"skrnn: error: '{tmp_path / 'm.joblib'}' has the class label 'pos\\tgood', which holds "
+                            "a tab or a line break and would split the label<TAB>probability lines; refit it with "
+                            "labels without them\n")
+
+
 def _read_table(path, **options):
     args = build_parser()[0].parse_args(["train-classifier", str(path), "-o", "m", *options.get("argv", [])])
     return _cli._read_table(args)
