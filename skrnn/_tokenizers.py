@@ -36,7 +36,7 @@ UNK_ID = 1
 
 @lru_cache(maxsize=1)
 def default_token_pattern():
-    """Runs of word characters with their combining marks, or any other non-space character.
+    r"""Runs of word characters with their combining marks, or any other non-space character with its modifiers.
 
     ``\w`` alone leaves out combining marks (Unicode categories Mn, Mc, Me):
     Devanagari's vowel signs, Tamil's, a decomposed accent. Words in those
@@ -56,7 +56,16 @@ def default_token_pattern():
             previous = code
     marks.append((start, previous))
     ranges = "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in marks)
-    return f"\\w+(?:(?=[^\\x00-\\x7f])[{ranges}]+\\w*)*|[^\\w\\s]"
+    # Zero-width (non-)joiners sit inside words (Persian, Indic scripts) and
+    # join emoji (family: man, ZWJ, woman, ZWJ, girl). Skin tones and the
+    # tags of subdivision flags modify the symbol before them, and a flag is
+    # a pair of regional indicators.
+    joiners = "\\u200c\\u200d"
+    modifiers = "\\U0001f3fb-\\U0001f3ff\\U000e0020-\\U000e007f"
+    flags = "\\U0001f1e6-\\U0001f1ff"
+    word = f"\\w+(?:(?=[^\\x00-\\x7f])[{ranges}{joiners}]+\\w*)*"
+    symbol = f"[^\\w\\s](?:(?=[^\\x00-\\x7f])(?:[{ranges}{modifiers}]|\\u200d[^\\w\\s]))*"
+    return f"{word}|[{flags}]{{2}}|{symbol}"
 
 
 def check_documents(X, *, name="X", ensure_min_samples=1):
@@ -504,10 +513,10 @@ class CharTokenizer(_BaseTokenizer, auto_wrap_output_keys=None):
 class WordTokenizer(_BaseTokenizer, auto_wrap_output_keys=None):
     r"""Split text into words and punctuation marks and map them to integer ids.
 
-    Tokens are the non-overlapping matches of `token_pattern` (found with
-    :func:`re.findall`) in each document (normalized to Unicode's NFC form
-    first when `token_pattern` is None), or whatever a callable `analyzer`
-    returns.
+    Tokens are the non-overlapping, non-empty matches of `token_pattern`
+    (found with :func:`re.findall`) in each document (normalized to Unicode's
+    NFC form first when `token_pattern` is None), or whatever a callable
+    `analyzer` returns.
 
     Id 0 is padding, id 1 the unknown token, and the learned tokens take ids
     2, 3, ... in order of descending frequency in the training text; ties are
@@ -537,14 +546,18 @@ class WordTokenizer(_BaseTokenizer, auto_wrap_output_keys=None):
     token_pattern : str, default=None
         Regular expression whose matches are the tokens. None keeps runs of
         word characters (letters, digits, underscore, in any script) with
-        their combining marks (Devanagari's vowel signs, a decomposed accent),
-        which ``r"\w+"`` would split off, and makes every other non-space
-        character, such as each punctuation mark, a token of its own: "not
-        good!" and "not good" differ. Unlike CountVectorizer's default,
+        their combining marks and zero-width joiners (Devanagari's vowel
+        signs, a decomposed accent, Persian's non-joiner), which ``r"\w+"``
+        would split off, and makes every other non-space character, such as
+        each punctuation mark, a token of its own: "not good!" and "not good"
+        differ. An emoji keeps its skin tone and the emoji joined to it, and a
+        flag is one token. Unlike CountVectorizer's default,
         one-letter words such as "a" and "I" are kept. Text without spaces
         between words (Chinese, Japanese) is one token per run: use
         :class:`CharTokenizer` for it. The pattern must have no capturing
-        groups (write ``(?:...)``). Ignored when `analyzer` is a callable.
+        groups (write ``(?:...)``). Empty matches (``r"\d*"`` matches the
+        empty string at each non-digit) are skipped: they are never tokens.
+        Ignored when `analyzer` is a callable.
     analyzer : callable, default=None
         If given, ``analyzer(doc)`` receives each raw document and returns its
         tokens as an iterable of str; `lowercase` and `token_pattern` are then
@@ -631,6 +644,11 @@ class WordTokenizer(_BaseTokenizer, auto_wrap_output_keys=None):
                 texts = (unicodedata.normalize("NFC", doc) for doc in docs)
             texts = map(str.lower, texts) if self.lowercase else texts
             per_doc = list(map(self._compile_pattern().findall, texts))
+            if self.token_pattern is not None:
+                # A pattern such as r"\d*" also matches the empty string at each
+                # non-digit; kept, '' would become a vocabulary entry and its ids
+                # would stand for no text. The default pattern never matches ''.
+                per_doc = [[token for token in tokens if token] for tokens in per_doc]
         return per_doc, list(map(len, per_doc))
 
     def _count(self, per_doc):
@@ -680,4 +698,4 @@ class WordTokenizer(_BaseTokenizer, auto_wrap_output_keys=None):
             return " or the analyzer returned no tokens"
         if self.token_pattern is None:
             return " or has no word or symbol, only white space"
-        return f" or has no match for token_pattern={self.token_pattern!r}"
+        return f" or has no non-empty match for token_pattern={self.token_pattern!r}"

@@ -420,7 +420,8 @@ def test_check_documents_returns_list_and_names_argument():
     [
         (CharTokenizer(), ["", ""], "no tokens"),
         (WordTokenizer(), [" ", "\n"], r"no word or symbol, only white space"),
-        (WordTokenizer(token_pattern=r"\d+"), ["a b"], r"no match for token_pattern='\\\\d\+'"),
+        (WordTokenizer(token_pattern=r"\d+"), ["a b"], r"no non-empty match for token_pattern='\\\\d\+'"),
+        (WordTokenizer(token_pattern=r"\d*"), ["a b"], r"no non-empty match for token_pattern='\\\\d\*'"),
         (WordTokenizer(min_frequency=5), ["a a b"], r"min_frequency=5 .*occurs 2 times"),
         (WordTokenizer(analyzer=first_two_words), [""], "analyzer returned no tokens"),
     ],
@@ -451,6 +452,15 @@ def test_tokenizer_rejects_bad_parameters(Tokenizer, params):
 def test_word_tokenizer_rejects_bad_pattern_or_analyzer(params, match):
     with pytest.raises(ValueError, match=match):
         WordTokenizer(**params).fit(DOCS)
+
+
+def test_word_tokenizer_skips_empty_pattern_matches():
+    # r"\d*" matches '' at each non-digit; '' used to be learned as a token
+    tok = WordTokenizer(token_pattern=r"\d*").fit(["a1 22 b"])
+    assert tok.vocabulary_ == {"1": 2, "22": 3}
+    assert_array_equal(tok.transform(["x 22 y 1", "no digits"]), [[3, 2], [0, 0]])
+    assert_array_equal(tok.fit_transform(["a1 22 b"]), [[2, 3]])
+    assert tok.inverse_transform(tok.transform(["22 1"])) == ["22 1"]
 
 
 def test_word_tokenizer_analyzer_overrides_pattern_and_checks_output():
@@ -485,6 +495,23 @@ def test_word_tokenizer_keeps_combining_marks_in_their_words():
     pattern = re.compile(default_token_pattern())
     for mark in ["\u0301", "\u093f", "\u0bbf", "\ufe0f", "\U0001d165", "\U000e0100"]:  # planes 0, 1, 14
         assert pattern.fullmatch("a" + mark + "b"), hex(ord(mark))
+
+
+@pytest.mark.parametrize(
+    "text, tokens",
+    [
+        ("so good 👍🏽!", ["so", "good", "👍🏽", "!"]),  # a skin tone modifies the emoji before it
+        ("👨\u200d👩\u200d👧 home", ["👨\u200d👩\u200d👧", "home"]),  # emoji joined by ZWJ are one
+        ("🇫🇷🇩🇪", ["🇫🇷", "🇩🇪"]),  # a flag is a pair of regional indicators
+        ("❤\ufe0f #\ufe0f\u20e3", ["❤\ufe0f", "#\ufe0f\u20e3"]),  # emoji presentation, keycap
+        ("🏴\U000e0067\U000e0062\U000e0077\U000e006c\U000e0073\U000e007f", None),  # a subdivision flag: tags
+        ("می\u200cخواهم", None),  # Persian writes a zero-width non-joiner inside words
+    ],
+    ids=["skin-tone", "zwj-family", "flags", "presentation", "tag-flag", "zwnj-word"],
+)
+def test_word_tokenizer_keeps_emoji_sequences_and_joined_words_whole(text, tokens):
+    # these came out as one token per code point, a lone joiner or modifier among them
+    assert re.findall(default_token_pattern(), text) == (tokens or [text])
 
 
 def test_word_tokenizer_reads_decomposed_and_precomposed_accents_alike():
