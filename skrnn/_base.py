@@ -76,7 +76,9 @@ class BaseRNN(VersionStampMixin, BaseEstimator):
     Fitted state is plain data, so that pickle, joblib and skops all load it:
     ``weights_`` (dict of named arrays), ``_optimizer_state`` (dict),
     ``_rng_state`` (the Generator's state dict, so that ``warm_start``
-    continues the same random stream) and ``_fitted_architecture`` (dict).
+    continues the same random stream), ``_validation_seed`` (int or None:
+    the early-stopping split, kept under ``warm_start``) and
+    ``_fitted_architecture`` (dict).
     """
 
     # Hyperparameters that shape the network. Predicting reads them as they
@@ -102,6 +104,14 @@ class BaseRNN(VersionStampMixin, BaseEstimator):
             return rng
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         return np.random.default_rng(seed)
+
+    def _split_seed(self, rng):
+        """Seed of the early-stopping split: under warm_start the previous fit's,
+        so that no fit trains on what an earlier one validated on."""
+        saved = getattr(self, "_validation_seed", None)
+        if self._is_warm() and saved is not None:
+            return saved
+        return int(rng.integers(np.iinfo(np.int32).max))
 
     def _start_training(self, spec, rng):
         """(params, optimizer) to train: fresh, or the fitted ones under warm_start."""
@@ -141,10 +151,12 @@ class BaseRNN(VersionStampMixin, BaseEstimator):
             optimizer.load_state_dict(state)
         return params, optimizer
 
-    def _finish_training(self, params, optimizer, rng, history, n_items):
+    def _finish_training(self, params, optimizer, rng, history, n_items, split_seed=None):
         """Copy training results into fitted attributes (all plain data)."""
         BUFFERS.trim()  # the workspaces of training are free now
         warm = self._is_warm()
+        if split_seed is not None or not warm:
+            self._validation_seed = split_seed
         self.weights_ = params
         self._fitted_architecture = self._architecture(fitted=False)
         self._optimizer_state = optimizer.state_dict()

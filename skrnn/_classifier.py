@@ -394,7 +394,8 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
         with self._continuing(incremental):
             rng = self._generator()
             params, optimizer = self._start_training(spec, rng)
-            train, validation = self._split(weights, y_codes, rng, use=self.early_stopping and not incremental)
+            split_seed = self._split_seed(rng) if self.early_stopping and not incremental else None
+            train, validation = self._split(weights, y_codes, split_seed)
             seen = [0]
 
             def run_epoch(stop):
@@ -432,7 +433,7 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
             if not resume:
                 set_input_state(self, input_state)
             self.classes_ = classes_
-            self._finish_training(params, optimizer, rng, history, seen[0])
+            self._finish_training(params, optimizer, rng, history, seen[0], split_seed)
         self.n_iter_ += previous_epochs
         return self
 
@@ -527,17 +528,16 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
             )
         return weights
 
-    def _split(self, weights, y_codes, rng, *, use):
-        """(train rows, validation rows or None): a stratified split for early stopping.
+    def _split(self, weights, y_codes, seed):
+        """(train rows, validation rows or None): a stratified split for early stopping, None seed for none.
 
         Only rows of non-zero weight are split: a row of weight 0 neither
         trains nor counts in the score, and a side that drew only such rows
         would score 0 / 0 or train on nothing.
         """
-        if not use:
+        if seed is None:
             return np.arange(len(y_codes)), None
         rows = np.flatnonzero(weights > 0)
-        seed = int(rng.integers(np.iinfo(np.int32).max))
         try:
             train, validation = train_test_split(
                 rows, test_size=self.validation_fraction, stratify=y_codes[rows], random_state=seed

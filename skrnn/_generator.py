@@ -426,14 +426,19 @@ class RNNCharGenerator(BaseRNN):
                 UserWarning,
                 stacklevel=user_stacklevel(),
             )
-        if self._is_warm() and not np.array_equal(codes, self._codes):
-            raise ValueError(
-                "warm_start=True needs the characters of the previous fit, but X has a different set of "
-                "characters. Set warm_start=False to start afresh."
-            )
+        if self._is_warm():
+            new = codes[~np.isin(codes, self._codes)]
+            if new.size:
+                raise ValueError(
+                    f"warm_start=True continues with the characters of the previous fit, and X holds "
+                    f"{new.size} others: {[chr(c) for c in new[:10]]!r}{' ...' if new.size > 10 else ''}. Remove "
+                    "them, or set warm_start=False to start afresh on all of them."
+                )
+            codes = self._codes  # text with fewer characters trains the same outputs
         rng = self._generator()
         # Both may raise: before any fitted attribute changes.
-        train, valid = self._split(docs, rng)
+        split_seed = self._split_seed(rng) if self.early_stopping and len(docs) > 1 else None
+        train, valid = self._split(docs, split_seed)
         spec = self._spec(fitted=False, n_classes=codes.size + 1)  # END, then the characters
         fresh = not self._is_warm()
         params, optimizer = self._start_training(spec, rng)
@@ -494,12 +499,12 @@ class RNNCharGenerator(BaseRNN):
             n_iter_no_change=self.n_iter_no_change, verbose=self.verbose, name=type(self).__name__,
             describe_epoch=describe if self.verbose else None,
         )
-        self._finish_training(params, optimizer, rng, history, counted["chars"])
+        self._finish_training(params, optimizer, rng, history, counted["chars"], split_seed)
         self.fit_time_ = time.perf_counter() - start
         return self
 
-    def _split(self, docs, rng):
-        """(training documents, validation documents or None)."""
+    def _split(self, docs, seed):
+        """(training documents, validation documents or None); ``seed`` draws the held-out documents."""
         if not self.early_stopping:
             return docs, None
         if len(docs) == 1:
@@ -516,7 +521,7 @@ class RNNCharGenerator(BaseRNN):
                 f"validation_fraction={self.validation_fraction} of {len(docs)} documents leaves no "
                 "document to train on or to validate on; use early_stopping=False or more documents."
             )
-        order = rng.permutation(len(docs))
+        order = np.random.default_rng(seed).permutation(len(docs))
         return [docs[i] for i in order[n_valid:]], [docs[i] for i in order[:n_valid]]
 
     # -- inference ----------------------------------------------------------

@@ -382,3 +382,17 @@ def test_generator_learned_embedding():
     model = RNNCharGenerator(hidden_size=16, embedding_dim=4, random_state=0).fit("hello")
     assert model.weights_["embedding"].shape == (5, 4)
     assert model.generate("h", 4, temperature=0) == "ello"
+
+
+def test_generator_warm_start_accepts_text_with_fewer_characters():
+    model = RNNCharGenerator(hidden_size=8, max_iter=1, warm_start=True, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(["abcabc"] * 10)
+        classes = model.classes_.copy()
+        model.fit(["abab"] * 10)  # the next chunk of a corpus lacks "c": its outputs still exist
+    np.testing.assert_array_equal(model.classes_, classes)
+    assert len(model.loss_curve_) == 2
+    with pytest.raises(ValueError, match=r"X holds 2 others: \['d', 'e'\]\. Remove them, or set warm_start=False"):
+        model.fit(["abde"])
+    assert len(model.loss_curve_) == 2

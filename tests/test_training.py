@@ -161,3 +161,28 @@ def test_training_classifier_warm_start_in_two_parts_equals_one_fit():
     assert halves.loss_curve_ == whole.loss_curve_
     for name, value in whole.weights_.items():
         np.testing.assert_array_equal(halves.weights_[name], value)
+
+
+@pytest.mark.parametrize(
+    "make, X, y",
+    [
+        (lambda: RNNSequenceClassifier(hidden_size=4, batch_size=8), WORDS, POLARITY),
+        (lambda: RNNCharGenerator(hidden_size=4), [TEXT[i : i + 9] for i in range(30)], None),  # all different
+    ],
+    ids=["classifier", "generator"],
+)
+def test_training_warm_start_keeps_the_early_stopping_split(monkeypatch, make, X, y):
+    # The split's seed came from the resumed random stream, so each warm fit held out other rows and
+    # validated on what the fits before it had trained on.
+    splits = []
+    model = make().set_params(max_iter=1, early_stopping=True, validation_fraction=0.2, warm_start=True,
+                              random_state=0)
+    split = type(model)._split
+    monkeypatch.setattr(type(model), "_split", lambda self, *args: splits.append(split(self, *args)) or splits[-1])
+    for _ in range(3):
+        _fit_quietly(model, X, y)
+    held_out = [sorted(map(str, validation)) for _, validation in splits]
+    assert held_out[0] == held_out[1] == held_out[2]
+    assert not set(map(str, splits[0][0])) & set(held_out[0])
+    _fit_quietly(model.set_params(warm_start=False), X, y)  # a fresh fit draws again from random_state: the same
+    assert sorted(map(str, splits[-1][1])) == held_out[0]
