@@ -120,15 +120,18 @@ class StopRequest:
 
     def __init__(self):
         self.requested = False
+        self.aborted = False  # a second Ctrl-C: the KeyboardInterrupt goes through
 
 
 @contextmanager
-def interruptible():
+def interruptible(name="model"):
     """Turn SIGINT into a stop request checked between batches.
 
-    Outside the main thread (joblib workers, notebooks' background threads)
-    signals cannot be caught, and a KeyboardInterrupt raised mid-batch is
-    handled by ``fit_epochs`` instead.
+    A second Ctrl-C raises KeyboardInterrupt: a model search or a script
+    around ``fit`` would otherwise go on to its next fit, and could only be
+    stopped by killing it. Outside the main thread (joblib workers,
+    notebooks' background threads) signals cannot be caught, and a
+    KeyboardInterrupt raised mid-batch is handled by ``fit_epochs`` instead.
     """
     stop = StopRequest()
     if threading.current_thread() is not threading.main_thread():
@@ -136,7 +139,12 @@ def interruptible():
         return
 
     def handler(signum, frame):
+        if stop.requested:
+            stop.aborted = True
+            raise KeyboardInterrupt
         stop.requested = True
+        print(f"\n{name}: stopping after this minibatch (Ctrl-C again stops at once, and fit keeps nothing)",
+              file=sys.stderr, flush=True)
 
     previous = signal.signal(signal.SIGINT, handler)
     try:
@@ -172,7 +180,7 @@ def fit_epochs(params, optimizer, run_epoch, validation_score=None, *, max_iter,
     best = copy_params(params) if validation_score is not None else None
     last_good = (copy_params(params), optimizer.state_dict())
     no_improvement = 0
-    with interruptible() as stop:
+    with interruptible(name) as stop:
         for _ in range(max_iter):
             start = time.perf_counter()
             try:
@@ -192,6 +200,8 @@ def fit_epochs(params, optimizer, run_epoch, validation_score=None, *, max_iter,
                 )
                 break
             except KeyboardInterrupt:
+                if stop.aborted:
+                    raise
                 stop.requested = True
                 loss, n_items = np.nan, 0
             if stop.requested and not np.isfinite(loss):

@@ -77,6 +77,34 @@ def test_training_interrupt_stops_after_the_current_batch():
     assert len(model.generate("the", 5, random_state=0)) == 5
 
 
+def test_training_second_interrupt_aborts_the_fit(capsys):
+    # One Ctrl-C per fit was always absorbed: a model search or a loop of fits could not be stopped.
+    model = _fit_quietly(RNNCharGenerator(hidden_size=8, max_iter=1, random_state=0), TEXT)
+    before = {k: v.copy() for k, v in model.weights_.items()}
+    calls = {"n": 0}
+    original = generator_module.train_step
+
+    def interrupting_twice(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 20:
+            signal.raise_signal(signal.SIGINT)
+            signal.raise_signal(signal.SIGINT)
+        return original(*args, **kwargs)
+
+    generator_module.train_step = interrupting_twice
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            model.set_params(max_iter=3).fit(TEXT)
+    finally:
+        generator_module.train_step = original
+    assert calls["n"] == 20
+    assert "RNNCharGenerator: stopping after this minibatch (Ctrl-C again stops" in capsys.readouterr().err
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert model.n_iter_ == 1  # the fit kept nothing: the previous one's model is intact
+    for name, value in before.items():
+        np.testing.assert_array_equal(model.weights_[name], value)
+
+
 def test_training_warm_start_in_two_parts_equals_one_fit():
     settings = dict(hidden_size=16, tol=0, n_iter_no_change=100, random_state=0)
     whole = _fit_quietly(RNNCharGenerator(max_iter=10, **settings), TEXT)
