@@ -449,6 +449,24 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
     def _is_warm(self):
         return (self.warm_start or getattr(self, "_incremental", False)) and hasattr(self, "weights_")
 
+    def set_params(self, **params):
+        """Set parameters, ``tokenizer__<name>`` ones of a tokenizer instance too.
+
+        Returns
+        -------
+        self : RNNSequenceClassifier
+        """
+        nested = sorted(key for key in params if key.startswith("tokenizer__"))
+        tokenizer = params.get("tokenizer", self.tokenizer)
+        if nested and isinstance(tokenizer, str):  # scikit-learn would fail on str.set_params
+            name = {"word": "WordTokenizer", "char": "CharTokenizer"}.get(tokenizer, "WordTokenizer")
+            raise ValueError(
+                f"{nested[0]} sets a parameter of a tokenizer instance, but tokenizer={tokenizer!r} is a name. "
+                f"Pass tokenizer={name}() to tune its parameters, e.g. a grid {{'tokenizer': [{name}()], "
+                f"'{nested[0]}': [...]}}."
+            )
+        return super().set_params(**params)
+
     def _check_y(self, y):
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")

@@ -122,6 +122,16 @@ def test_search_nested_tokenizer_parameter_of_classifier():
     assert vocabularies[True] < vocabularies[False]
 
 
+def test_search_nested_tokenizer_parameter_needs_a_tokenizer_instance():
+    # with the default tokenizer="word", scikit-learn raised AttributeError: 'str' object has no attribute 'set_params'
+    search = GridSearchCV(RNNSequenceClassifier(max_iter=1), {"tokenizer__min_frequency": [1, 2]}, cv=2)
+    with pytest.raises(ValueError, match=r"tokenizer__min_frequency .* tokenizer='word' is a name\. Pass "
+                                         r"tokenizer=WordTokenizer\(\)"):
+        search.fit(TEXTS, LABELS)
+    clf = RNNSequenceClassifier(tokenizer="char").set_params(tokenizer=WordTokenizer(), tokenizer__min_frequency=2)
+    assert clf.tokenizer.min_frequency == 2
+
+
 def test_search_nested_tokenizer_parameter_in_pipeline():
     pipe = make_pipeline(WordTokenizer(), RNNSequenceClassifier(max_iter=3, random_state=0))
     grid = {
