@@ -428,6 +428,7 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
                     params, optimizer, run_epoch, validation_score if validation is not None else None,
                     max_iter=1 if incremental else self.max_iter, tol=self.tol,
                     n_iter_no_change=self.n_iter_no_change, verbose=self.verbose, name=type(self).__name__,
+                    unit="sequences",
                 )
             previous_epochs = self.n_iter_ if incremental and resume else 0
             if not resume:

@@ -155,7 +155,7 @@ def build_parser():
     train_gen = commands.add_parser(
         "train-generator", help="train a character-level text generator on a text file",
         description="Train an RNNCharGenerator on TEXT_FILE (- reads stdin) and save it to MODEL. "
-                    "Prints one line per epoch: training loss, validation score and loss (with "
+                    "Prints one line per epoch: training loss, validation loss (with "
                     "--validation), seconds, characters per second and a short sample; on a terminal, "
                     "a live status line runs within the epoch. Ctrl-C stops after the current batch "
                     "and still saves the model trained so far.",

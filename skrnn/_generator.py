@@ -487,17 +487,15 @@ class RNNCharGenerator(BaseRNN):
                 return self._mean_log_likelihood(params, spec, valid_seqs)
 
         def describe(epoch):
-            text = ""
-            if valid_seqs is not None:
-                text = f", validation loss {-self._mean_log_likelihood(params, spec, valid_seqs):.4f}"
             sample = "".join(self._continuation(params, spec, [], 40, 0.8, None, random_state=epoch))
-            return text + f", sample {sample!r}"
+            return f", sample {sample!r}"
 
         start = time.perf_counter()
         history = fit_epochs(
             params, optimizer, run_epoch, validation, max_iter=self.max_iter, tol=self.tol,
             n_iter_no_change=self.n_iter_no_change, verbose=self.verbose, name=type(self).__name__,
-            describe_epoch=describe if self.verbose else None,
+            describe_epoch=describe if self.verbose else None, unit="chars",
+            describe_validation=lambda score: f", validation loss {-score:.4f}",  # nats per character, as the loss
         )
         self._finish_training(params, optimizer, rng, history, counted["chars"], split_seed)
         self.fit_time_ = time.perf_counter() - start

@@ -166,7 +166,8 @@ class EpochHistory:
 
 
 def fit_epochs(params, optimizer, run_epoch, validation_score=None, *, max_iter, tol, n_iter_no_change,
-               verbose=0, name="model", history=None, describe_epoch=None):
+               verbose=0, name="model", history=None, describe_epoch=None, unit="items",
+               describe_validation=None):
     """Run epochs until convergence, ``max_iter``, divergence or Ctrl-C.
 
     run_epoch(stop) -> (mean training loss, items seen); it checks
@@ -174,9 +175,12 @@ def fit_epochs(params, optimizer, run_epoch, validation_score=None, *, max_iter,
     validation_score() -> float, higher is better (None: stop on the
     training loss, as MLPClassifier does without early stopping).
     With a validation score, the best weights seen are restored at the end.
-    describe_epoch(epoch) -> str, extra text for the verbose line.
+    describe_epoch(epoch) -> str, extra text for the verbose line, whose
+    throughput counts ``unit`` per second, and whose validation part is
+    describe_validation(score) -> str (default ", validation score {score}").
     """
     history = history or EpochHistory()
+    describe_validation = describe_validation or (lambda score: f", validation score {score:.4f}")
     best = copy_params(params) if validation_score is not None else None
     last_good = (copy_params(params), optimizer.state_dict())
     no_improvement = 0
@@ -214,7 +218,7 @@ def fit_epochs(params, optimizer, run_epoch, validation_score=None, *, max_iter,
             if validation_score is not None:
                 score = float(validation_score())
                 history.validation_scores.append(score)
-                line += f", validation score {score:.4f}"
+                line += describe_validation(score)
                 improved = score > history.best_validation_score + tol
                 if score > history.best_validation_score:
                     history.best_validation_score = score
@@ -225,7 +229,7 @@ def fit_epochs(params, optimizer, run_epoch, validation_score=None, *, max_iter,
             last_good = (copy_params(params), optimizer.state_dict())
             if verbose:
                 rate = n_items / seconds if seconds > 0 else float("inf")
-                line += f", {seconds:.2f} s, {rate:,.0f} items/s"
+                line += f", {seconds:.2f} s, {rate:,.0f} {unit}/s"
                 if describe_epoch is not None:
                     line += describe_epoch(history.n_iter)
                 print(line, flush=True)

@@ -429,7 +429,7 @@ def test_classifier_verbose_prints_one_line_per_epoch(capsys):
         clf.fit(X, y)
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == clf.n_iter_ == 3
-    assert re.match(r"Epoch 1: loss \d+\.\d+, validation score \d\.\d+, \d+\.\d+ s", lines[0])
+    assert re.match(r"Epoch 1: loss \d+\.\d+, validation score \d\.\d+, \d+\.\d+ s, [\d,]+ sequences/s$", lines[0])
 
 
 def test_classifier_fit_is_reproducible():

@@ -110,7 +110,7 @@ def runs(workdir, trained):
 def test_cli_train_generator_prints_epochs_and_writes_only_the_model(workdir, trained):
     result = trained["generator"]
     assert result.returncode == 0, result.stderr
-    assert re.search(r"Epoch 1: loss \d+\.\d+, .* s, [\d,]+ items/s", result.stdout)
+    assert re.search(r"Epoch 1: loss \d+\.\d+, .* s, [\d,]+ chars/s", result.stdout)
     assert "Saved RNNCharGenerator to 'gen.joblib': 2 epoch(s)" in result.stdout
     assert "\r" not in result.stderr  # no progress line when stderr is not a terminal
     assert isinstance(joblib.load(workdir / "gen.joblib"), RNNCharGenerator)
@@ -167,7 +167,7 @@ def test_cli_interrupted_training_still_saves_the_model(workdir):
     first_epoch = process.stdout.readline()
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=120)
-    assert re.match(r"Epoch 1: loss [\d.]+, validation score -?[\d.]+, .*validation loss [\d.]+", first_epoch)
+    assert re.match(r"Epoch 1: loss [\d.]+, validation loss [\d.]+, [\d.]+ s, [\d,]+ chars/s, sample", first_epoch)
     assert process.returncode == 0, err
     assert "training interrupted: saving the model trained so far" in err and "Traceback" not in err
     assert isinstance(joblib.load(workdir / "interrupted.joblib"), RNNCharGenerator)
@@ -460,7 +460,10 @@ def test_main_demo_stops_at_ctrl_c_and_prints_samples(capsys, monkeypatch):
     monkeypatch.setattr(RNNCharGenerator, "fit", counted)
     assert main(["demo", "--seconds", "1000", "--hidden-size", "4"]) == 0
     captured = capsys.readouterr()
-    assert captured.err.strip() == "skrnn: training interrupted"
+    assert captured.err.strip().splitlines() == [
+        "RNNCharGenerator: stopping after this minibatch (Ctrl-C again stops at once, and fit keeps nothing)",
+        "skrnn: training interrupted",
+    ]
     assert "Trained 1 epoch(s)" in captured.out and "sample at temperature 1.0" in captured.out
 
 
