@@ -82,7 +82,8 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
     solver : {"adam", "sgd", "adagrad", "rmsprop"}, default="adam"
         The solver for weight optimization; "sgd" uses Nesterov momentum.
     learning_rate : float, default=0.005
-        Step size of the solver.
+        Step size of the solver. The default suits "adam" and "rmsprop"; "sgd" and
+        "adagrad" need larger steps (see the user guide's "The solver").
     momentum : float, default=0.9
         Momentum for ``solver="sgd"``.
     beta_1 : float, default=0.9

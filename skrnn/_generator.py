@@ -207,7 +207,8 @@ class RNNCharGenerator(BaseRNN):
     solver : {"adam", "sgd", "adagrad", "rmsprop"}, default="adam"
         Optimizer.
     learning_rate : float, default=0.002
-        Step size of the optimizer.
+        Step size of the optimizer. The default suits "adam" and "rmsprop"; "sgd" and
+        "adagrad" need larger steps (see the user guide's "The solver").
     momentum : float, default=0.9
         Nesterov momentum, for ``solver="sgd"``.
     beta_1, beta_2 : float, default=0.9, 0.999
