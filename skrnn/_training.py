@@ -21,7 +21,9 @@ import warnings
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+import joblib
 import numpy as np
+import sklearn
 from sklearn.exceptions import ConvergenceWarning
 
 from ._core.denormals import flush_denormals
@@ -47,11 +49,15 @@ class TrainingDiverged(ArithmeticError):
     """A loss, gradient or weight became non-finite during training."""
 
 
-_INTERNAL = (os.path.dirname(os.path.abspath(__file__)), os.path.dirname(os.path.abspath(sys.modules["sklearn"].__file__)))
+# A fit inside GridSearchCV runs under joblib's Parallel, which scikit-learn calls: all three are skipped.
+_INTERNAL = tuple(
+    os.path.dirname(os.path.abspath(path))
+    for path in (__file__, sklearn.__file__, joblib.__file__)
+)
 
 
 def user_stacklevel():
-    """Stack level of the first caller outside skrnn and scikit-learn, for warnings.
+    """Stack level of the first caller outside skrnn, scikit-learn and joblib, for warnings.
 
     ``fit`` is reached through scikit-learn's ``_fit_context`` wrapper and our
     own helpers, so a fixed stacklevel would point at library code.

@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
+from sklearn.model_selection import GridSearchCV
 
 import skrnn._classifier as classifier_module
 import skrnn._generator as generator_module
@@ -135,6 +136,14 @@ def test_training_warnings_point_at_the_callers_line():
     with pytest.warns(Warning) as record:
         RNNCharGenerator(hidden_size=4, max_iter=1, random_state=0).fit("hello world")
     assert [w.filename for w in record] == [__file__]
+
+
+def test_training_warnings_inside_a_search_point_at_the_callers_line():
+    # under GridSearchCV a fit runs inside joblib's Parallel: warnings pointed at joblib/parallel.py
+    search = GridSearchCV(RNNCharGenerator(hidden_size=4, max_iter=1, random_state=0), {"hidden_size": [4]}, cv=2)
+    with pytest.warns(Warning) as record:
+        search.fit(["anna", "bob", "clara", "dave"] * 3)
+    assert {w.filename for w in record} == {__file__}
 
 
 # ---------------------------------------------- the same faults, for the classifier
