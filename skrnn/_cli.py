@@ -41,8 +41,9 @@ TRUSTED = (
     "from sources you trust."
 )
 ROWS_PER_PREDICT = 256
-# 'classify' prints label<TAB>probability lines, unquoted: a label holding one of these would split them.
-OUTPUT_SEPARATORS = ("\t", "\n", "\r")
+# 'classify' prints label<TAB>probability lines, unquoted: a label holding a tab or a line break (any that
+# str.splitlines knows) would split them.
+OUTPUT_SEPARATORS = ("\t", "\n", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
 
 
 class CommandError(Exception):
@@ -158,7 +159,7 @@ def build_parser():
                     "Prints one line per epoch: training loss, validation loss (with "
                     "--validation), seconds, characters per second and a short sample; on a terminal, "
                     "a live status line runs within the epoch. Ctrl-C stops after the current batch "
-                    "and still saves the model trained so far.",
+                    "and still saves the model trained so far; a second Ctrl-C aborts without saving.",
     )
     train_gen.add_argument("text_file", metavar="TEXT_FILE", help="training text (- for stdin)")
     _training_options(train_gen, generator, "chars")
@@ -191,7 +192,8 @@ def build_parser():
         description="Train an RNNSequenceClassifier on the text and label columns of TABLE, a CSV or "
                     "TSV file with a header line (- reads stdin), and save it to MODEL. Prints one line "
                     "per epoch: training loss, validation accuracy (with --validation), seconds and "
-                    "texts per second. Ctrl-C stops after the current batch and still saves the model.",
+                    "sequences (texts) per second. Ctrl-C stops after the current batch and still saves "
+                    "the model; a second Ctrl-C aborts without saving.",
     )
     train_clf.add_argument("table", metavar="TABLE", help="CSV/TSV file with a header line (- for stdin)")
     _training_options(train_clf, classifier, "texts")

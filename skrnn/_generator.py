@@ -354,17 +354,18 @@ class RNNCharGenerator(BaseRNN):
         docs = _as_documents(X, name)
         return [d.lower() for d in docs] if self.lowercase else docs
 
-    def _encode(self, docs, name="X", unknown="raise"):
-        """Documents -> id arrays.
+    def _encode(self, docs, name="X", unknown="raise", vocabulary=None):
+        """Documents -> id arrays over ``vocabulary`` (sorted code points; the fitted ones by default).
 
         Characters outside the vocabulary raise, or with ``unknown="skip"``
         are left out; the second value returned counts them by character.
         """
+        vocabulary = self._codes if vocabulary is None else vocabulary
         encoded, skipped = [], {}
         for i, doc in enumerate(docs):
             codes = _code_points(doc)
-            ids = np.searchsorted(self._codes, codes)
-            known = (ids < len(self._codes)) & (self._codes[np.minimum(ids, len(self._codes) - 1)] == codes)
+            ids = np.searchsorted(vocabulary, codes)
+            known = (ids < len(vocabulary)) & (vocabulary[np.minimum(ids, len(vocabulary) - 1)] == codes)
             if not known.all():
                 if unknown == "raise":
                     where = f"{name}[{i}]" if name != "prompt" else "prompt"
@@ -443,13 +444,13 @@ class RNNCharGenerator(BaseRNN):
         spec = self._spec(fitted=False, n_classes=codes.size + 1)  # END, then the characters
         fresh = not self._is_warm()
         params, optimizer = self._start_training(spec, rng)
-        self._codes = codes
-        self.classes_ = np.array([END] + [chr(c) for c in codes], dtype=object)
-        self.vocabulary_ = {c: i for i, c in enumerate(self.classes_) if i > 0}
-        seqs = [self._stream(ids) for ids in self._encode(train)[0]]
-        valid_seqs = [self._stream(ids) for ids in self._encode(valid)[0]] if valid else None
+        # The fitted attributes change only once training has ended: a fit that raises (a second Ctrl-C, a
+        # MemoryError) leaves the previous model whole.
+        classes = np.array([END] + [chr(c) for c in codes], dtype=object)
+        seqs = [self._stream(ids) for ids in self._encode(train, vocabulary=codes)[0]]
+        valid_seqs = [self._stream(ids) for ids in self._encode(valid, vocabulary=codes)[0]] if valid else None
         if fresh:  # the output bias starts at the characters' frequencies (see _prior_bias)
-            params["b_y"][...] = _prior_bias(seqs, len(self.classes_), params["b_y"].dtype)
+            params["b_y"][...] = _prior_bias(seqs, len(classes), params["b_y"].dtype)
         counted = {"chars": 0}
 
         chars_per_pass = sum(len(s) - 1 for s in seqs)
@@ -488,7 +489,7 @@ class RNNCharGenerator(BaseRNN):
                 return self._mean_log_likelihood(params, spec, valid_seqs)
 
         def describe(epoch):
-            sample = "".join(self._continuation(params, spec, [], 40, 0.8, None, random_state=epoch))
+            sample = "".join(self._continuation(params, spec, [], 40, 0.8, None, epoch, classes))
             return f", sample {sample!r}"
 
         start = time.perf_counter()
@@ -498,6 +499,9 @@ class RNNCharGenerator(BaseRNN):
             describe_epoch=describe if self.verbose else None, unit="chars",
             describe_validation=lambda score: f", validation loss {-score:.4f}",  # nats per character, as the loss
         )
+        self._codes = codes
+        self.classes_ = classes
+        self.vocabulary_ = {c: i for i, c in enumerate(classes) if i > 0}
         self._finish_training(params, optimizer, rng, history, counted["chars"], split_seed)
         self.fit_time_ = time.perf_counter() - start
         return self
@@ -576,10 +580,16 @@ class RNNCharGenerator(BaseRNN):
             n_chars = sum(len(doc) for doc in docs)
             shown = ", ".join(f"{c!r} ({n})" for c, n in sorted(skipped.items(), key=lambda kv: -kv[1])[:10])
             more = f" and {len(skipped) - 10} more" if len(skipped) > 10 else ""
+            counted = f"{n_chars} characters" + (" (lowercased)" if self.lowercase else "")
+            if n_skipped == n_chars:  # what would be left is the score of empty documents
+                raise ValueError(
+                    f"None of the {counted} of X is in the model's vocabulary ({shown}{more}): there is nothing "
+                    "to score. Score text in the language, or the alphabet, the model was fit on."
+                )
             warnings.warn(
-                f"X holds {n_skipped} of its {n_chars} characters outside the model's vocabulary, left out of "
-                f"the score: {shown}{more}. The score is that of the text without them; fit on text that "
-                "holds them to score them.",
+                f"X holds {n_skipped} of its {counted} outside the model's vocabulary, left out of the score: "
+                f"{shown}{more}. The score is that of the text without them; fit on text that holds them to "
+                "score them.",
                 UserWarning,
                 stacklevel=user_stacklevel(),
             )
@@ -587,7 +597,10 @@ class RNNCharGenerator(BaseRNN):
         return float(self._mean_log_likelihood(self.weights_, self._spec(), seqs))
 
     def perplexity(self, X):
-        """``exp(-score(X))``: the model's average branching factor on ``X``."""
+        """``exp(-score(X))``: the model's average branching factor on ``X``.
+
+        Characters the model was not trained on are left out, as by :meth:`score`.
+        """
         return float(np.exp(-self.score(X)))
 
     def _last_logits(self, prefixes):
@@ -654,21 +667,21 @@ class RNNCharGenerator(BaseRNN):
         ids = self._encode([text], name="prompt")[0][0]
         return self._continuation(self.weights_, self._spec(), ids, n_chars, temperature, top_k, random_state)
 
-    def _continuation(self, params, spec, ids, n_chars, temperature, top_k, random_state):
+    def _continuation(self, params, spec, ids, n_chars, temperature, top_k, random_state, classes=None):
         """The characters ``params`` generate after the prompt ``ids``, one at a time (a generator)."""
         rng = np.random.default_rng(check_random_state(random_state).randint(np.iinfo(np.int32).max))
         seq = np.concatenate([[0], ids]).astype(np.int32)[None, :]  # (1, 1 + len(prompt))
         logits, states, _ = forward(params, spec, seq, np.array([seq.shape[1]]))
-        return self._sample(params, spec, logits[-1, 0], states, n_chars, temperature, top_k, rng)
+        classes = self.classes_ if classes is None else classes
+        return self._sample(params, spec, logits[-1, 0], states, n_chars, temperature, top_k, rng, classes)
 
-    def _sample(self, params, spec, logits, states, n_chars, temperature, top_k, rng):
+    def _sample(self, params, spec, logits, states, n_chars, temperature, top_k, rng, classes):
         if n_chars == 0:
             return
         # The per-character path: prepared once, then one lean step and one draw per character.
         dtype = params["W_hy"].dtype
-        sample = Sampler(rng, len(self.classes_), temperature, top_k, block=min(n_chars, 256), dtype=dtype).draw
+        sample = Sampler(rng, len(classes), temperature, top_k, block=min(n_chars, 256), dtype=dtype).draw
         step = TokenStepper(params, spec, states).step
-        classes = self.classes_
         for _ in range(n_chars):
             token = sample(logits)
             if token == 0:  # the model ended the document

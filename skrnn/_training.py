@@ -126,18 +126,20 @@ class StopRequest:
 
     def __init__(self):
         self.requested = False
-        self.aborted = False  # a second Ctrl-C: the KeyboardInterrupt goes through
+        self.aborted = False  # a second Ctrl-C: fit raises KeyboardInterrupt where the first one would stop
 
 
 @contextmanager
 def interruptible(name="model"):
     """Turn SIGINT into a stop request checked between batches.
 
-    A second Ctrl-C raises KeyboardInterrupt: a model search or a script
-    around ``fit`` would otherwise go on to its next fit, and could only be
-    stopped by killing it. Outside the main thread (joblib workers,
-    notebooks' background threads) signals cannot be caught, and a
-    KeyboardInterrupt raised mid-batch is handled by ``fit_epochs`` instead.
+    A second Ctrl-C makes ``fit_epochs`` raise KeyboardInterrupt, at the
+    same safe points where the first one stops it (never inside a batch or
+    the buffer pool): a model search or a script around ``fit`` would
+    otherwise go on to its next fit, and could only be stopped by killing
+    it. Outside the main thread (joblib workers, notebooks' background
+    threads) signals cannot be caught, and a KeyboardInterrupt raised
+    mid-batch is handled by ``fit_epochs`` instead.
     """
     stop = StopRequest()
     if threading.current_thread() is not threading.main_thread():
@@ -145,12 +147,14 @@ def interruptible(name="model"):
         return
 
     def handler(signum, frame):
-        if stop.requested:
-            stop.aborted = True
-            raise KeyboardInterrupt
+        stop.aborted = stop.requested
         stop.requested = True
-        print(f"\n{name}: stopping after this minibatch (Ctrl-C again stops at once, and fit keeps nothing)",
-              file=sys.stderr, flush=True)
+        if not stop.aborted:
+            try:
+                print(f"\n{name}: stopping after this minibatch (Ctrl-C again: fit raises KeyboardInterrupt "
+                      "and keeps nothing)", file=sys.stderr, flush=True)
+            except (OSError, RuntimeError, ValueError):  # the signal came during another write to stderr
+                pass
 
     previous = signal.signal(signal.SIGINT, handler)
     try:
@@ -210,10 +214,10 @@ def fit_epochs(params, optimizer, run_epoch, validation_score=None, *, max_iter,
                 )
                 break
             except KeyboardInterrupt:
-                if stop.aborted:
-                    raise
                 stop.requested = True
                 loss, n_items = np.nan, 0
+            if stop.aborted:
+                raise KeyboardInterrupt(f"{name}: fit aborted by a second Ctrl-C")
             if stop.requested and not np.isfinite(loss):
                 history.stopped_by = "interrupt"
                 break
@@ -246,6 +250,8 @@ def fit_epochs(params, optimizer, run_epoch, validation_score=None, *, max_iter,
             if no_improvement >= n_iter_no_change:
                 history.stopped_by = "tol"
                 break
+        if stop.aborted:  # the second Ctrl-C came during a validation pass or a verbose line
+            raise KeyboardInterrupt(f"{name}: fit aborted by a second Ctrl-C")
     restored = best is not None and bool(history.validation_scores)
     if restored:
         restore_params(params, best)

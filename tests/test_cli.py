@@ -272,7 +272,8 @@ def test_cli_table_errors_in_process(capsys, workdir):
     ('text\tlabel\nhello\t"a\tb"\nworld\tc\n', 2, r"'a\tb'"),  # quoted TSV, as pandas writes it
     ('text,label\nhello,c\nworld,"a\nb"\n', 4, r"'a\nb'"),
     ('text,label\nhello,"a\rb"\nworld,c\n', 2, r"'a\rb'"),
-], ids=["tab-csv", "tab-tsv", "newline", "carriage-return"])
+    ('text,label\nhello,a\u2028b\nworld,c\n', 2, r"'a\u2028b'"),  # a line break to str.splitlines
+], ids=["tab-csv", "tab-tsv", "newline", "carriage-return", "line-separator"])
 def test_cli_train_classifier_refuses_labels_that_split_the_output(capsys, tmp_path, table, line, shown):
     # classify prints unquoted label<TAB>probability lines: such a label split them into more columns or lines
     (tmp_path / "table.csv").write_bytes(table.encode())
@@ -461,7 +462,8 @@ def test_main_demo_stops_at_ctrl_c_and_prints_samples(capsys, monkeypatch):
     assert main(["demo", "--seconds", "1000", "--hidden-size", "4"]) == 0
     captured = capsys.readouterr()
     assert captured.err.strip().splitlines() == [
-        "RNNCharGenerator: stopping after this minibatch (Ctrl-C again stops at once, and fit keeps nothing)",
+        "RNNCharGenerator: stopping after this minibatch (Ctrl-C again: fit raises KeyboardInterrupt and keeps "
+        "nothing)",
         "skrnn: training interrupted",
     ]
     assert "Trained 1 epoch(s)" in captured.out and "sample at temperature 1.0" in captured.out

@@ -190,6 +190,8 @@ def test_generator_score_leaves_out_unseen_characters_with_a_warning(names_model
         score = names_model.score(["xanna", "emxmqa"])
     assert score == names_model.score(["anna", "emma"])
     assert names_model.perplexity(["anna", "emma"]) == pytest.approx(np.exp(-score))
+    with pytest.raises(ValueError, match=r"None of the 4 characters of X is in the model's vocabulary"):
+        names_model.score(["日本語", "x"])  # left out, they would leave the score of empty documents
 
 
 def test_generator_grid_search_scores_folds_with_unseen_characters():

@@ -82,6 +82,7 @@ def test_training_second_interrupt_aborts_the_fit(capsys):
     # One Ctrl-C per fit was always absorbed: a model search or a loop of fits could not be stopped.
     model = _fit_quietly(RNNCharGenerator(hidden_size=8, max_iter=1, random_state=0), TEXT)
     before = {k: v.copy() for k, v in model.weights_.items()}
+    classes = model.classes_.copy()
     calls = {"n": 0}
     original = generator_module.train_step
 
@@ -94,14 +95,15 @@ def test_training_second_interrupt_aborts_the_fit(capsys):
 
     generator_module.train_step = interrupting_twice
     try:
-        with pytest.raises(KeyboardInterrupt):
-            model.set_params(max_iter=3).fit(TEXT)
+        with pytest.raises(KeyboardInterrupt, match="aborted by a second Ctrl-C"):
+            model.set_params(max_iter=3).fit(TEXT.upper())  # other characters: fit would change classes_
     finally:
         generator_module.train_step = original
-    assert calls["n"] == 20
-    assert "RNNCharGenerator: stopping after this minibatch (Ctrl-C again stops" in capsys.readouterr().err
+    assert calls["n"] == 20  # the batch that was running finished
+    assert "RNNCharGenerator: stopping after this minibatch (Ctrl-C again: fit raises" in capsys.readouterr().err
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     assert model.n_iter_ == 1  # the fit kept nothing: the previous one's model is intact
+    np.testing.assert_array_equal(model.classes_, classes)
     for name, value in before.items():
         np.testing.assert_array_equal(model.weights_[name], value)
 
