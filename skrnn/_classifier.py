@@ -454,6 +454,12 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
     def set_params(self, **params):
         """Set parameters, ``tokenizer__<name>`` ones of a tokenizer instance too.
 
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters; ``tokenizer__<name>`` needs ``tokenizer``
+            to be a tokenizer instance, not "word" or "char".
+
         Returns
         -------
         self : RNNSequenceClassifier
@@ -486,6 +492,8 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
         return y
 
     def _check_classes(self, y, classes, *, resume, incremental):
+        if classes is not None:
+            _check_no_missing_labels(classes, name="classes")
         seen = np.unique(y)
         if resume:
             classes_ = self.classes_
@@ -699,7 +707,7 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
         return self.weights_["W_hy"].shape[0]
 
 
-def _check_no_missing_labels(y):
+def _check_no_missing_labels(y, name="y"):
     """Raise naming the first missing label (None, NaN, pandas.NA, NaT) of `y`, before anything compares labels.
 
     pandas.NA has no truth value, so sorting or comparing labels that hold it fails with a TypeError far from
@@ -710,10 +718,10 @@ def _check_no_missing_labels(y):
     if getattr(dtype, "kind", None) == "f":
         return
     shape = getattr(y, "shape", ())
-    if callable(getattr(y, "isna", None)) and shape[1:] in ((), (1,)):  # pandas, a one-column DataFrame too
+    if callable(getattr(y, "isna", None)) and shape[1:] in ((), (1,)):  # pandas: Series, Index, arrays, a column
         if len(shape) == 2:
             y = y.iloc[:, 0]
-        labels = y.array  # a view that keeps pandas.NA as itself
+        labels = np.asarray(y, dtype=object)  # keeps pandas.NA as itself
         missing = np.flatnonzero(np.asarray(y.isna()))
     elif getattr(dtype, "kind", None) in ("M", "m"):
         labels = np.ravel(y)
@@ -730,8 +738,8 @@ def _check_no_missing_labels(y):
         return
     if len(missing):
         raise ValueError(
-            f"y holds missing labels: y[{missing[0]}] is {labels[missing[0]]}; every sequence needs a label. Drop "
-            "the unlabelled sequences."
+            f"{name} holds missing labels: the one at position {missing[0]} is {labels[missing[0]]}; "
+            + ("every sequence needs a label. Drop the unlabelled sequences." if name == "y" else "name each class.")
         )
 
 

@@ -145,11 +145,13 @@ MATRIX = [
          r"and, once fitted, give the size of its vocabulary as n_tokens_", "tokenizer-without-n_tokens_",
          params={"tokenizer": CountVectorizer()}),
     case("clf", "fit", (TEXTS, []), ValueError, "y holds 0 labels", "y-empty"),
-    case("clf", "fit", (TEXTS, [0, 1, None, 1, 0, 1]), ValueError, r"y\[2\] is None; every sequence needs a label",
+    case("clf", "fit", (TEXTS, [0, 1, None, 1, 0, 1]), ValueError,
+         r"y holds missing labels: the one at position 2 is None; every sequence needs a label",
          "y-missing-label"),
     case("clf", "fit", (TEXTS, [0, 1, np.nan, 1, 0, 1]), ValueError, "Input y contains NaN", "y-nan"),
     # -- missing labels among str labels: a NaN used to read as "a label of another type"
-    *[case("clf", "fit", (TEXTS, labels), ValueError, rf"y holds missing labels: y\[2\] is {shown}; every sequence",
+    *[case("clf", "fit", (TEXTS, labels), ValueError,
+           rf"y holds missing labels: the one at position 2 is {shown}; every sequence",
            name)
       for labels, shown, name in [
           (["a", "b", np.nan, "b", "a", "b"], "nan", "y-str-nan-list"),
@@ -158,7 +160,7 @@ MATRIX = [
           (np.array([0, 1, np.nan, 1, 0, 1], dtype=object), "nan", "y-nan-object"),
           (np.array(["2020", "2021", "NaT", "2021", "2020", "2021"], dtype="datetime64[D]"), "NaT", "y-NaT")]],
     case("text_clf", "score", (TEXTS, np.array([0, 1, None, 1, 0, 1], dtype=object)), ValueError,
-         r"y holds missing labels: y\[2\] is None", "y-missing-label"),
+         r"y holds missing labels: the one at position 2 is None", "y-missing-label"),
     *[case("clf", "fit", (TEXTS, labels), ValueError, "y mixes str labels with labels of other types", name)
       for labels, name in [([1, "a", 1, "a", 1, "a"], "y-mixed-list"),
                            (np.array([1, "a", 1, "a", 1, "a"], dtype=object), "y-mixed-object")]],
@@ -397,7 +399,7 @@ def test_bad_input_a_pandas_series_of_sequences_is_a_list_of_them():
 def test_bad_input_pandas_labels_with_missing_values(models, values, dtype, shown):
     pd = pytest.importorskip("pandas")
     y = pd.Series(values, dtype=dtype)
-    match = rf"y holds missing labels: y\[2\] is {shown}; every sequence needs a label"
+    match = rf"y holds missing labels: the one at position 2 is {shown}; every sequence needs a label"
     with pytest.raises(ValueError, match=match):
         classifier().fit(TEXTS, y)
     with pytest.raises(ValueError, match=match):
@@ -406,6 +408,22 @@ def test_bad_input_pandas_labels_with_missing_values(models, values, dtype, show
         models["text_clf"]().score(TEXTS, y)
     with pytest.raises(ValueError, match=match):  # a one-column DataFrame
         classifier().fit(TEXTS, y.to_frame())
+
+
+@pytest.mark.parametrize("dtype", ["string", "category", "Int64"])
+def test_bad_input_pandas_extension_arrays_as_labels(dtype):
+    # df["label"].values is a pandas ExtensionArray (a StringArray for str columns in pandas 3), which has isna()
+    # but no .array: the missing-label check failed with an AttributeError on every such y
+    pd = pytest.importorskip("pandas")
+    values = ["a", "b", "a", "b", "a", "b"] if dtype != "Int64" else [0, 1, 0, 1, 0, 1]
+    y = pd.array(values, dtype=dtype)
+    clf = classifier().fit(TEXTS, y)
+    assert clf.classes_.tolist() == sorted(set(values))
+    assert 0 <= clf.score(TEXTS, y) <= 1
+    with pytest.raises(ValueError, match="y holds missing labels: the one at position 2 is (<NA>|nan)"):
+        classifier().fit(TEXTS, pd.array([*values[:2], None, *values[3:]], dtype=dtype))
+    with pytest.raises(ValueError, match="classes holds missing labels: the one at position 2 is (<NA>|nan)"):
+        classifier().partial_fit(TEXTS, y, classes=pd.array([*values[:2], None], dtype=dtype))
 
 
 def test_bad_input_integer_arrays_with_a_feature_axis_are_numbers():
