@@ -56,15 +56,17 @@ def default_token_pattern():
             previous = code
     marks.append((start, previous))
     ranges = "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in marks)
-    # Zero-width (non-)joiners sit inside words (Persian, Indic scripts) and
-    # join emoji (family: man, ZWJ, woman, ZWJ, girl). Skin tones and the
-    # tags of subdivision flags modify the symbol before them, and a flag is
-    # a pair of regional indicators.
+    # Zero-width (non-)joiners join what they stand between: letters inside
+    # words (Persian, Indic scripts), emoji (family: man, ZWJ, woman, ZWJ,
+    # girl); alone, one is no token. Skin tones and the tags of subdivision
+    # flags modify the symbol before them, and a flag is a pair of regional
+    # indicators.
     joiners = "\\u200c\\u200d"
     modifiers = "\\U0001f3fb-\\U0001f3ff\\U000e0020-\\U000e007f"
     flags = "\\U0001f1e6-\\U0001f1ff"
-    word = f"\\w+(?:(?=[^\\x00-\\x7f])[{ranges}{joiners}]+\\w*)*"
-    symbol = f"[^\\w\\s](?:(?=[^\\x00-\\x7f])(?:[{ranges}{modifiers}]|\\u200d[^\\w\\s]))*"
+    word = f"\\w+(?:(?=[^\\x00-\\x7f])(?:[{ranges}]|[{joiners}](?=\\w))+\\w*)*"
+    emoji_joined = "\\u200d(?=[^\\x00-\\x7f])[^\\w\\s]"
+    symbol = f"[^\\w\\s{joiners}](?:(?=[^\\x00-\\x7f])(?:[{ranges}{modifiers}]|{emoji_joined}))*"
     return f"{word}|[{flags}]{{2}}|{symbol}"
 
 

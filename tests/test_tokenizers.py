@@ -506,8 +506,9 @@ def test_word_tokenizer_keeps_combining_marks_in_their_words():
         ("❤\ufe0f #\ufe0f\u20e3", ["❤\ufe0f", "#\ufe0f\u20e3"]),  # emoji presentation, keycap
         ("🏴\U000e0067\U000e0062\U000e0077\U000e006c\U000e0073\U000e007f", None),  # a subdivision flag: tags
         ("می\u200cخواهم", None),  # Persian writes a zero-width non-joiner inside words
+        ("می\u200c خواهم (\u200d) 😀\u200d!", ["می", "خواهم", "(", ")", "😀", "!"]),  # a stray joiner joins nothing
     ],
-    ids=["skin-tone", "zwj-family", "flags", "presentation", "tag-flag", "zwnj-word"],
+    ids=["skin-tone", "zwj-family", "flags", "presentation", "tag-flag", "zwnj-word", "stray-joiners"],
 )
 def test_word_tokenizer_keeps_emoji_sequences_and_joined_words_whole(text, tokens):
     # these came out as one token per code point, a lone joiner or modifier among them
