@@ -247,11 +247,23 @@ def _os_error(exc, path):
     return CommandError(f"cannot read '{path}': {reason}")
 
 
-def _decode_error(exc, path, encoding):
+def _decode_error(exc, path, encoding, stream):
     byte = exc.object[exc.start : exc.start + 1].hex()
-    return CommandError(
-        f"'{path}' is not {encoding} text (byte 0x{byte} at offset {exc.start}); pass its --encoding"
-    )
+    where = ""
+    try:
+        # exc.start counts from the chunk the text layer was decoding (8 KB at a time, after any BOM); the
+        # chunk ends where the file's byte position now stands
+        offset = stream.buffer.tell() - len(exc.object) + exc.start
+    except (AttributeError, OSError, ValueError):  # stdin or a pipe: no position to tell
+        offset = None
+    if offset is not None and offset >= 0:
+        where = f" at offset {offset}"
+        if "\n".encode(encoding) == b"\n":
+            with open(path, "rb") as f:
+                line = f.read(offset).count(b"\n") + 1
+            where += f", line {line}"
+    name = "stdin" if path == "-" else f"'{path}'"
+    return CommandError(f"{name} is not {encoding} text (byte 0x{byte}{where}); pass its --encoding")
 
 
 @contextmanager
@@ -271,7 +283,7 @@ def _text_input(path, encoding, newline=None):
     try:
         yield stream
     except UnicodeDecodeError as exc:
-        raise _decode_error(exc, "stdin" if path == "-" else path, encoding) from None
+        raise _decode_error(exc, path, encoding, stream) from None
     except BrokenPipeError:  # writing the output, not reading the input
         raise
     except OSError as exc:
@@ -288,11 +300,15 @@ def _read_text(path, encoding, newline=None):
         return stream.read()
 
 
-def _check_output(path):
-    """Fail before training, not after, when MODEL cannot be written (where a link points)."""
+def _check_output(path, data):
+    """Fail before training, not after, when MODEL cannot be written (where a link points) or is the data."""
     target = Path(os.path.realpath(path))
     if target.is_dir():
         raise CommandError(f"cannot write the model to '{path}': is a directory")
+    if str(path).endswith(("/", os.sep)):  # realpath drops the slash, which says "a folder"
+        raise CommandError(f"cannot write the model to '{path}': names a directory; give a file name")
+    if data != "-" and os.path.exists(data) and target.exists() and os.path.samefile(target, data):
+        raise CommandError(f"cannot write the model to '{path}': it is the training data '{data}'")
     directory = target.parent
     if not directory.is_dir():
         raise CommandError(f"cannot write the model to '{path}': directory '{directory}' does not exist")
@@ -437,7 +453,7 @@ def _shared_params(args):
 
 
 def train_generator(args):
-    _check_output(args.output)
+    _check_output(args.output, args.text_file)
     text = _read_text(args.text_file, args.encoding)
     source = "stdin" if args.text_file == "-" else f"'{args.text_file}'"
     X = [line for line in text.splitlines() if line.strip()] if args.lines else text
@@ -452,19 +468,29 @@ def _splits_output(label):
 
 
 def _quoted_cleanly(text):
-    """Whether a tab-separated ``text`` reads as quoted CSV without merging rows.
+    """Whether a tab-separated ``text`` is meant to be read with CSV quoting.
 
     Tab-separated files come both ways: quoted where a field needs it (pandas,
     the csv module, Excel write them so) or not at all, with texts that may
     open with a quotation mark (the data sets beside this project). Read
     quoted, the latter swallow the lines up to the next quotation mark: a
-    parse error, or a field holding a line break and a tab.
+    parse error, or fewer rows. So quoting is right where its parse gives
+    every row the header's fields and either the plain parse does not (a
+    quoted field holds a tab or a line break) or both read the same rows.
     """
+    quoted, plain = _uniform_rows(text, csv.QUOTE_MINIMAL), _uniform_rows(text, csv.QUOTE_NONE)
+    return quoted is not None and (plain is None or quoted == plain)
+
+
+def _uniform_rows(text, quoting):
+    """How many rows the tab-separated ``text`` holds read with ``quoting``; None where the parse fails
+    or a row's number of fields differs from the header's."""
     try:
-        rows = csv.reader(io.StringIO(text), delimiter="\t", strict=True)
-        return not any("\n" in field and "\t" in field for row in rows for field in row)
+        rows = [len(row) for row in csv.reader(io.StringIO(text), delimiter="\t", strict=True, quoting=quoting)
+                if row]
     except csv.Error:
-        return False
+        return None
+    return len(rows) if rows and all(n == rows[0] for n in rows) else None
 
 
 def _read_table(args):
@@ -494,9 +520,14 @@ def _read_table(args):
         for row in reader:
             if not row:
                 continue
-            if len(row) <= max(columns):
+            # More fields than the header: a text holding the delimiter, unquoted; its tail would be lost.
+            if len(row) <= max(columns) or any(field.strip() for field in row[len(header):]):
+                hint = ""
+                if len(row) > len(header):
+                    hint = ("; quote a text that holds the delimiter" if quotes else
+                            "; fields are read unquoted here: pass --quotes if the file quotes them")
                 raise CommandError(f"{source}, line {reader.line_num}: {len(row)} field(s), "
-                                   f"expected {len(header)} as in the header")
+                                   f"expected {len(header)} as in the header{hint}")
             label = row[columns[1]].strip()
             if not label:
                 raise CommandError(f"{source}, line {reader.line_num}: no label in column '{args.label_column}'")
@@ -516,7 +547,7 @@ def _read_table(args):
 
 
 def train_classifier(args):
-    _check_output(args.output)
+    _check_output(args.output, args.table)
     texts, labels = _read_table(args)
     model = RNNSequenceClassifier(
         tokenizer=args.tokenizer, pooling=args.pooling, bidirectional=args.bidirectional,

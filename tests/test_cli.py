@@ -316,6 +316,43 @@ def test_cli_tables_tab_separated_without_quoting_csv_with_it(tmp_path):
     # tab-separated and quoted where needed, as pandas.to_csv(sep="\t") and the csv module write
     (tmp_path / "pandas.tsv").write_text('text\tlabel\n"He said ""hi"""\ta\n"two\nlines"\tb\nplain\ta\n')
     assert _read_table(tmp_path / "pandas.tsv") == (['He said "hi"', "two\nlines", "plain"], ["a", "b", "a"])
+    # a quoted field holding a tab and a line break: it read as rows merged by a stray quote, and quoting went off
+    (tmp_path / "both.tsv").write_text('label\ttext\npos\t"good\tgreat\nyes"\nneg\tbad\n')
+    assert _read_table(tmp_path / "both.tsv") == (["good\tgreat\nyes", "bad"], ["pos", "neg"])
+
+
+@pytest.mark.parametrize("name, table, hint", [
+    ("commas.csv", "label,text\npos,good, really good\nneg,bad\n", "quote a text that holds the delimiter"),
+    ("tabs.tsv", "label\ttext\npos\tgood\treally good\nneg\tbad\n",
+     "fields are read unquoted here: pass --quotes if the file quotes them"),
+])
+def test_cli_tables_refuse_rows_with_more_fields_than_the_header(tmp_path, name, table, hint):
+    # the text was cut at its first delimiter and the rest dropped without a word: "really good" was never read
+    (tmp_path / name).write_text(table)
+    with pytest.raises(_cli.CommandError, match=rf"line 2: 3 field\(s\), expected 2 as in the header; {hint}"):
+        _read_table(tmp_path / name)
+    (tmp_path / "trailing.csv").write_text("label,text\npos,good,\nneg,bad, \n")  # empty extra fields: harmless
+    assert _read_table(tmp_path / "trailing.csv") == (["good", "bad"], ["pos", "neg"])
+
+
+def test_cli_refuses_to_write_the_model_over_its_data_or_as_a_folder(capsys, tmp_path):
+    (tmp_path / "data.txt").write_text("hello world\n")
+    assert_main_error(capsys, ["train-generator", tmp_path / "data.txt", "-o", tmp_path / "data.txt", *TINY],
+                      "it is the training data")
+    assert (tmp_path / "data.txt").read_text() == "hello world\n"
+    assert_main_error(capsys, ["train-generator", tmp_path / "data.txt", "-o", f"{tmp_path / 'new'}/", *TINY],
+                      "names a directory; give a file name")
+    assert not (tmp_path / "new").exists()  # it was written as a file named "new"
+
+
+def test_cli_decode_errors_give_the_byte_offset_and_line_in_the_file(capsys, tmp_path, trained, workdir):
+    # the offset was counted from the 8 KB chunk being decoded, after any byte order mark
+    (tmp_path / "big.txt").write_bytes(b"hello world\n" * 2000 + b"caf\xe9\n")
+    (tmp_path / "bom.txt").write_bytes(b"\xef\xbb\xbfab\xff\n")
+    assert_main_error(capsys, ["train-generator", tmp_path / "bom.txt", "-o", tmp_path / "m"],
+                      "(byte 0xff at offset 5, line 1)")
+    assert main(["classify", str(workdir / "clf.joblib"), str(tmp_path / "big.txt")]) == 1
+    assert "(byte 0xe9 at offset 24003, line 2001); pass its --encoding" in capsys.readouterr().err
 
 
 def test_cli_reads_utf8_with_a_byte_order_mark(tmp_path):
