@@ -305,6 +305,8 @@ def _check_output(path, data):
     target = Path(os.path.realpath(path))
     if target.is_dir():
         raise CommandError(f"cannot write the model to '{path}': is a directory")
+    if str(path) == "-":  # "-" reads stdin elsewhere; a pickle on stdout would garble a terminal
+        raise CommandError("cannot write the model to stdout ('-'); give a file name")
     if str(path).endswith(("/", os.sep)):  # realpath drops the slash, which says "a folder"
         raise CommandError(f"cannot write the model to '{path}': names a directory; give a file name")
     if data != "-" and os.path.exists(data) and target.exists() and os.path.samefile(target, data):
@@ -459,6 +461,8 @@ def train_generator(args):
     X = [line for line in text.splitlines() if line.strip()] if args.lines else text
     if not X:
         raise CommandError(f"{source} holds no text to train on")
+    read = f"{len(X):,} lines" if args.lines else f"{len(X):,} characters"
+    print(f"Read {read} from {source}.", flush=True)
     model = RNNCharGenerator(seq_length=args.seq_length, lowercase=args.lowercase, **_shared_params(args))
     return _train(model, X, None, args, "chars")
 
@@ -549,6 +553,8 @@ def _read_table(args):
 def train_classifier(args):
     _check_output(args.output, args.table)
     texts, labels = _read_table(args)
+    source = "stdin" if args.table == "-" else f"'{args.table}'"
+    print(f"Read {len(texts):,} texts of {len(set(labels))} classes from {source}.", flush=True)
     model = RNNSequenceClassifier(
         tokenizer=args.tokenizer, pooling=args.pooling, bidirectional=args.bidirectional,
         max_len=args.max_len, class_weight="balanced" if args.balanced else None, **_shared_params(args),

@@ -120,6 +120,7 @@ def test_cli_train_generator_prints_epochs_and_writes_only_the_model(workdir, tr
 def test_cli_train_classifier_reads_named_columns(workdir, trained):
     result = trained["classifier"]
     assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"Read {len(REVIEWS)} texts of 2 classes from 'reviews.tsv'.\n")
     assert re.search(r"Epoch 2: loss \d+\.\d+", result.stdout)
     model = joblib.load(workdir / "clf.joblib")
     assert isinstance(model, RNNSequenceClassifier) and list(model.classes_) == ["neg", "pos"]
@@ -164,9 +165,11 @@ def test_cli_interrupted_training_still_saves_the_model(workdir):
          "--hidden-size", "8", "--max-iter", "1000", "--validation", "--seed", "0"],
         cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
+    read = process.stdout.readline()
     first_epoch = process.stdout.readline()
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=120)
+    assert read == "Read 40,000 characters from 'long.txt'.\n"
     assert re.match(r"Epoch 1: loss [\d.]+, validation loss [\d.]+, [\d.]+ s, [\d,]+ chars/s, sample", first_epoch)
     assert process.returncode == 0, err
     assert "training interrupted: saving the model trained so far" in err and "Traceback" not in err
@@ -342,6 +345,7 @@ def test_cli_refuses_to_write_the_model_over_its_data_or_as_a_folder(capsys, tmp
     assert (tmp_path / "data.txt").read_text() == "hello world\n"
     assert_main_error(capsys, ["train-generator", tmp_path / "data.txt", "-o", f"{tmp_path / 'new'}/", *TINY],
                       "names a directory; give a file name")
+    assert_main_error(capsys, ["train-generator", tmp_path / "data.txt", "-o", "-", *TINY], "to stdout ('-')")
     assert not (tmp_path / "new").exists()  # it was written as a file named "new"
 
 
