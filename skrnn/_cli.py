@@ -258,12 +258,23 @@ def _decode_error(exc, path, encoding, stream):
         offset = None
     if offset is not None and offset >= 0:
         where = f" at offset {offset}"
-        if "\n".encode(encoding) == b"\n":
-            with open(path, "rb") as f:
-                line = f.read(offset).count(b"\n") + 1
-            where += f", line {line}"
+        if path != "-" and "\n".encode(encoding) == b"\n":
+            where += f", line {_line_at(path, offset)}"
     name = "stdin" if path == "-" else f"'{path}'"
     return CommandError(f"{name} is not {encoding} text (byte 0x{byte}{where}); pass its --encoding")
+
+
+def _line_at(path, offset):
+    """The line number of byte ``offset`` of the file ``path`` (an ASCII-compatible encoding)."""
+    lines, left = 1, offset
+    with open(path, "rb") as f:
+        while left > 0:
+            chunk = f.read(min(left, 1 << 20))
+            if not chunk:
+                break
+            lines += chunk.count(b"\n")
+            left -= len(chunk)
+    return lines
 
 
 @contextmanager
@@ -307,15 +318,25 @@ def _check_output(path, data):
         raise CommandError(f"cannot write the model to '{path}': is a directory")
     if str(path) == "-":  # "-" reads stdin elsewhere; a pickle on stdout would garble a terminal
         raise CommandError("cannot write the model to stdout ('-'); give a file name")
-    if str(path).endswith(("/", os.sep)):  # realpath drops the slash, which says "a folder"
+    if str(path).endswith(("/", os.sep)) or os.path.basename(path) in (".", ".."):  # realpath drops them
         raise CommandError(f"cannot write the model to '{path}': names a directory; give a file name")
-    if data != "-" and os.path.exists(data) and target.exists() and os.path.samefile(target, data):
-        raise CommandError(f"cannot write the model to '{path}': it is the training data '{data}'")
+    if target.exists() and _is_data(target, data):
+        shown = "stdin" if data == "-" else f"'{data}'"
+        raise CommandError(f"cannot write the model to '{path}': it is the training data, read from {shown}")
     directory = target.parent
     if not directory.is_dir():
         raise CommandError(f"cannot write the model to '{path}': directory '{directory}' does not exist")
     if not os.access(directory, os.W_OK | os.X_OK):
         raise CommandError(f"cannot write the model to '{path}': directory '{directory}' is not writable")
+
+
+def _is_data(target, data):
+    """Whether the file ``target`` is the training data (a file, or the file redirected to stdin)."""
+    try:
+        data_stat = os.fstat(sys.stdin.fileno()) if data == "-" else os.stat(data)
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):  # no such file; stdin is no file
+        return False
+    return os.path.samestat(data_stat, os.stat(target))
 
 
 def save_model(model, path):
@@ -461,40 +482,25 @@ def train_generator(args):
     X = [line for line in text.splitlines() if line.strip()] if args.lines else text
     if not X:
         raise CommandError(f"{source} holds no text to train on")
-    read = f"{len(X):,} lines" if args.lines else f"{len(X):,} characters"
-    print(f"Read {read} from {source}.", flush=True)
+    print(f"Read {_count(len(X), 'line' if args.lines else 'character')} from {source}.", flush=True)
     model = RNNCharGenerator(seq_length=args.seq_length, lowercase=args.lowercase, **_shared_params(args))
     return _train(model, X, None, args, "chars")
+
+
+def _count(n, noun):
+    return f"{n:,} {noun}" + ("" if n == 1 else "es" if noun.endswith("s") else "s")
 
 
 def _splits_output(label):
     return any(separator in label for separator in OUTPUT_SEPARATORS)
 
 
-def _quoted_cleanly(text):
-    """Whether a tab-separated ``text`` is meant to be read with CSV quoting.
+class _TableError(CommandError):
+    """A row that cannot be read; ``line`` says how far the reading got."""
 
-    Tab-separated files come both ways: quoted where a field needs it (pandas,
-    the csv module, Excel write them so) or not at all, with texts that may
-    open with a quotation mark (the data sets beside this project). Read
-    quoted, the latter swallow the lines up to the next quotation mark: a
-    parse error, or fewer rows. So quoting is right where its parse gives
-    every row the header's fields and either the plain parse does not (a
-    quoted field holds a tab or a line break) or both read the same rows.
-    """
-    quoted, plain = _uniform_rows(text, csv.QUOTE_MINIMAL), _uniform_rows(text, csv.QUOTE_NONE)
-    return quoted is not None and (plain is None or quoted == plain)
-
-
-def _uniform_rows(text, quoting):
-    """How many rows the tab-separated ``text`` holds read with ``quoting``; None where the parse fails
-    or a row's number of fields differs from the header's."""
-    try:
-        rows = [len(row) for row in csv.reader(io.StringIO(text), delimiter="\t", strict=True, quoting=quoting)
-                if row]
-    except csv.Error:
-        return None
-    return len(rows) if rows and all(n == rows[0] for n in rows) else None
+    def __init__(self, message, line):
+        super().__init__(message)
+        self.line = line
 
 
 def _read_table(args):
@@ -507,18 +513,46 @@ def _read_table(args):
     if delimiter is None:
         tabbed = Path(args.table).suffix.lower() in (".tsv", ".tab") or "\t" in text.split("\n", 1)[0]
         delimiter = "\t" if tabbed else ","
-    quotes = args.quotes if args.quotes is not None else delimiter != "\t" or _quoted_cleanly(text)
+    if args.quotes is not None or delimiter != "\t":
+        return _parse_table(text, args, source, delimiter, quotes=args.quotes is not False)
+    # Tab-separated files come both ways: quoted where a field needs it (pandas, the csv module and Excel
+    # write them so) or not at all, with texts that may open with a quotation mark (the data sets beside
+    # this project), which read quoted swallow the lines up to the next quotation mark. So both readings are
+    # tried: quoted where it reads the rows the plain one does, or where the plain one fails (a quoted
+    # field holds a tab or a line break).
+    readings = []
+    for quotes in (True, False):
+        try:
+            readings.append(_parse_table(text, args, source, delimiter, quotes))
+        except _TableError as exc:
+            readings.append(exc)
+    quoted, plain = readings
+    if isinstance(quoted, _TableError) and isinstance(plain, _TableError):
+        raise max(readings, key=lambda exc: exc.line)  # the reading that got further is the file's
+    if isinstance(plain, _TableError):
+        return quoted
+    if isinstance(quoted, _TableError) or len(quoted[0]) != len(plain[0]):
+        return plain
+    return quoted
+
+
+def _parse_table(text, args, source, delimiter, quotes):
+    """(texts, labels) of a table read with or without CSV quoting; _TableError where a row can't be read."""
     # strict: a quote left open, or text after a closing one, is an error, not merged rows.
     reader = csv.reader(io.StringIO(text), delimiter=delimiter, strict=True,
                         quoting=csv.QUOTE_MINIMAL if quotes else csv.QUOTE_NONE)
+
+    def error(message):
+        return _TableError(f"{source}, line {reader.line_num}: {message}", reader.line_num)
+
     try:
         header = [name.strip() for name in next(reader)]
         columns = []
         for name, option in ((args.text_column, "--text-column"), (args.label_column, "--label-column")):
             if name not in header:
                 hint = "; is the delimiter right? (--delimiter)" if len(header) == 1 else ""
-                raise CommandError(f"{source} has no column '{name}' (columns: {', '.join(header)}); "
-                                   f"choose one with {option}{hint}")
+                raise _TableError(f"{source} has no column '{name}' (columns: {', '.join(header)}); "
+                                  f"choose one with {option}{hint}", 1)
             columns.append(header.index(name))
         texts, labels = [], []
         for row in reader:
@@ -526,27 +560,22 @@ def _read_table(args):
                 continue
             # More fields than the header: a text holding the delimiter, unquoted; its tail would be lost.
             if len(row) <= max(columns) or any(field.strip() for field in row[len(header):]):
-                hint = ""
-                if len(row) > len(header):
-                    hint = ("; quote a text that holds the delimiter" if quotes else
-                            "; fields are read unquoted here: pass --quotes if the file quotes them")
-                raise CommandError(f"{source}, line {reader.line_num}: {len(row)} field(s), "
-                                   f"expected {len(header)} as in the header{hint}")
+                hint = "; a text that holds the delimiter must be quoted" if len(row) > len(header) else ""
+                raise error(f"{len(row)} field(s), expected {len(header)} as in the header{hint}")
             label = row[columns[1]].strip()
             if not label:
-                raise CommandError(f"{source}, line {reader.line_num}: no label in column '{args.label_column}'")
+                raise error(f"no label in column '{args.label_column}'")
             if _splits_output(label):
-                raise CommandError(f"{source}, line {reader.line_num}: the label {label!r} in column "
-                                   f"'{args.label_column}' holds a tab or a line break, which would split the "
-                                   "label<TAB>probability lines of 'skrnn classify'; remove them from the labels")
+                raise error(f"the label {label!r} in column '{args.label_column}' holds a tab or a line break, "
+                            "which would split the label<TAB>probability lines of 'skrnn classify'; remove them "
+                            "from the labels")
             texts.append(row[columns[0]])
             labels.append(label)
     except csv.Error as exc:
         hint = "; a field that opens with a double quote must close it (or pass --no-quotes)" if quotes else ""
-        detail = str(exc).replace("\t", "\\t")  # the csv module names the tab itself
-        raise CommandError(f"{source}, line {reader.line_num}: {detail}{hint}") from None
+        raise error(str(exc).replace("\t", "\\t") + hint) from None  # the csv module names the tab itself
     if not texts:
-        raise CommandError(f"{source} has a header but no rows to train on")
+        raise _TableError(f"{source} has a header but no rows to train on", reader.line_num)
     return texts, labels
 
 
@@ -554,7 +583,7 @@ def train_classifier(args):
     _check_output(args.output, args.table)
     texts, labels = _read_table(args)
     source = "stdin" if args.table == "-" else f"'{args.table}'"
-    print(f"Read {len(texts):,} texts of {len(set(labels))} classes from {source}.", flush=True)
+    print(f"Read {_count(len(texts), 'text')} of {_count(len(set(labels)), 'class')} from {source}.", flush=True)
     model = RNNSequenceClassifier(
         tokenizer=args.tokenizer, pooling=args.pooling, bidirectional=args.bidirectional,
         max_len=args.max_len, class_weight="balanced" if args.balanced else None, **_shared_params(args),

@@ -322,30 +322,42 @@ def test_cli_tables_tab_separated_without_quoting_csv_with_it(tmp_path):
     # a quoted field holding a tab and a line break: it read as rows merged by a stray quote, and quoting went off
     (tmp_path / "both.tsv").write_text('label\ttext\npos\t"good\tgreat\nyes"\nneg\tbad\n')
     assert _read_table(tmp_path / "both.tsv") == (["good\tgreat\nyes", "bad"], ["pos", "neg"])
+    # quoted, with rows of fewer fields (an optional last column) or a trailing tab: quoting stays on
+    (tmp_path / "ragged.tsv").write_text('text\tlabel\tnote\n"He said ""hi"""\ta\nplain\ta\tx\n"two\nlines"\tb\t\n')
+    assert _read_table(tmp_path / "ragged.tsv") == (['He said "hi"', "plain", "two\nlines"], ["a", "a", "b"])
+    # unquoted, a quotation mark opening one text and closing a later one: quoted, the rows would merge
+    (tmp_path / "stray.tsv").write_text('label\ttext\n1\t"start\n0\tmiddle\n1\tend"\n')
+    assert _read_table(tmp_path / "stray.tsv") == (['"start', "middle", 'end"'], ["1", "0", "1"])
 
 
-@pytest.mark.parametrize("name, table, hint", [
-    ("commas.csv", "label,text\npos,good, really good\nneg,bad\n", "quote a text that holds the delimiter"),
-    ("tabs.tsv", "label\ttext\npos\tgood\treally good\nneg\tbad\n",
-     "fields are read unquoted here: pass --quotes if the file quotes them"),
+@pytest.mark.parametrize("name, table", [
+    ("commas.csv", "label,text\npos,good, really good\nneg,bad\n"),
+    ("tabs.tsv", "label\ttext\npos\tgood\treally good\nneg\tbad\n"),
 ])
-def test_cli_tables_refuse_rows_with_more_fields_than_the_header(tmp_path, name, table, hint):
+def test_cli_tables_refuse_rows_with_more_fields_than_the_header(tmp_path, name, table):
     # the text was cut at its first delimiter and the rest dropped without a word: "really good" was never read
     (tmp_path / name).write_text(table)
-    with pytest.raises(_cli.CommandError, match=rf"line 2: 3 field\(s\), expected 2 as in the header; {hint}"):
+    with pytest.raises(_cli.CommandError, match=r"line 2: 3 field\(s\), expected 2 as in the header; a text "
+                                                r"that holds the delimiter must be quoted"):
         _read_table(tmp_path / name)
     (tmp_path / "trailing.csv").write_text("label,text\npos,good,\nneg,bad, \n")  # empty extra fields: harmless
     assert _read_table(tmp_path / "trailing.csv") == (["good", "bad"], ["pos", "neg"])
 
 
-def test_cli_refuses_to_write_the_model_over_its_data_or_as_a_folder(capsys, tmp_path):
+def test_cli_refuses_to_write_the_model_over_its_data_or_as_a_folder(capsys, tmp_path, monkeypatch):
     (tmp_path / "data.txt").write_text("hello world\n")
     assert_main_error(capsys, ["train-generator", tmp_path / "data.txt", "-o", tmp_path / "data.txt", *TINY],
-                      "it is the training data")
+                      "it is the training data, read from '")
+    with open(tmp_path / "data.txt") as data:  # skrnn train-generator - -o data.txt < data.txt
+        monkeypatch.setattr(sys, "stdin", data)
+        assert_main_error(capsys, ["train-generator", "-", "-o", tmp_path / "data.txt", *TINY],
+                          "it is the training data, read from stdin")
     assert (tmp_path / "data.txt").read_text() == "hello world\n"
     assert_main_error(capsys, ["train-generator", tmp_path / "data.txt", "-o", f"{tmp_path / 'new'}/", *TINY],
                       "names a directory; give a file name")
     assert_main_error(capsys, ["train-generator", tmp_path / "data.txt", "-o", "-", *TINY], "to stdout ('-')")
+    assert_main_error(capsys, ["train-generator", tmp_path / "data.txt", "-o", f"{tmp_path / 'new'}/.", *TINY],
+                      "names a directory; give a file name")
     assert not (tmp_path / "new").exists()  # it was written as a file named "new"
 
 
@@ -357,6 +369,11 @@ def test_cli_decode_errors_give_the_byte_offset_and_line_in_the_file(capsys, tmp
                       "(byte 0xff at offset 5, line 1)")
     assert main(["classify", str(workdir / "clf.joblib"), str(tmp_path / "big.txt")]) == 1
     assert "(byte 0xe9 at offset 24003, line 2001); pass its --encoding" in capsys.readouterr().err
+    with open(tmp_path / "big.txt", "rb") as data:  # skrnn classify clf.joblib < big.txt: a position, no path
+        process = subprocess.run([sys.executable, "-m", "skrnn", "classify", str(workdir / "clf.joblib")],
+                                 stdin=data, capture_output=True, text=True)
+    assert process.returncode == 1 and process.stderr.strip().splitlines()[-1] == (
+        "skrnn: error: stdin is not utf-8 text (byte 0xe9 at offset 24003); pass its --encoding")
 
 
 def test_cli_reads_utf8_with_a_byte_order_mark(tmp_path):
