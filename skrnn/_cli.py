@@ -259,7 +259,10 @@ def _decode_error(exc, path, encoding, stream):
     if offset is not None and offset >= 0:
         where = f" at offset {offset}"
         if path != "-" and "\n".encode(encoding) == b"\n":
-            where += f", line {_line_at(path, offset)}"
+            try:
+                where += f", line {_line_at(path, offset)}"
+            except OSError:  # gone since: the offset must do
+                pass
     name = "stdin" if path == "-" else f"'{path}'"
     return CommandError(f"{name} is not {encoding} text (byte 0x{byte}{where}); pass its --encoding")
 
