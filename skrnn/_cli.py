@@ -19,6 +19,7 @@ import csv
 import inspect
 import io
 import os
+import re
 import stat
 import sys
 import tempfile
@@ -409,14 +410,42 @@ def load_model(path, expected, command, made_by):
 # -- training -------------------------------------------------------------------
 
 
+# The estimators' parameters that an option of the command line sets, by the option's name.
+_OPTIONS = {
+    "hidden_size": "--hidden-size", "num_layers": "--num-layers", "embedding_dim": "--embedding-dim",
+    "batch_size": "--batch-size", "learning_rate": "--learning-rate", "max_iter": "--max-iter",
+    "clip_norm": "--clip-norm", "validation_fraction": "--validation-fraction", "seq_length": "--seq-length",
+    "max_len": "--max-len", "n_chars": "--n-chars", "top_k": "--top-k", "random_state": "--seed",
+    "cell": "--cell", "dropout": "--dropout", "solver": "--solver", "lowercase": "--lowercase",
+    "pooling": "--pooling", "bidirectional": "--bidirectional", "tokenizer": "--tokenizer",
+    "temperature": "--temperature", "prompt": "--prompt",
+}
+
+
 def _one_line(message):
     return " ".join(str(message).split())
+
+
+def _in_options(message):
+    """An estimator's message in the command line's words: ``clip_norm=1.0`` -> ``--clip-norm 1.0``.
+
+    Names without an underscore ("cell", "prompt") are English words too, so they change only as
+    ``name=value`` or ``'name'``.
+    """
+    message = message.replace("early_stopping=True", "--validation").replace("early_stopping=False",
+                                                                            "no --validation")
+    for name, option in _OPTIONS.items():
+        message = re.sub(rf"(?<![\w-]){name}=", f"{option} ", message)
+        message = message.replace(f"'{name}'", f"'{option}'")
+        if "_" in name:
+            message = re.sub(rf"(?<![\w-]){name}(?!\w)", option, message)
+    return message
 
 
 def _print_warnings(caught):
     for w in caught:
         if issubclass(w.category, (UserWarning, RuntimeWarning, FutureWarning)):
-            print(f"skrnn: warning: {_one_line(w.message)}", file=sys.stderr, flush=True)
+            print(f"skrnn: warning: {_in_options(_one_line(w.message))}", file=sys.stderr, flush=True)
 
 
 def _said(caught, category, words):
@@ -433,7 +462,7 @@ def _estimator_errors():
     try:
         yield
     except ValueError as exc:
-        raise CommandError(_one_line(exc)) from None
+        raise CommandError(_in_options(_one_line(exc))) from None
 
 
 def _train(model, X, y, args, unit):

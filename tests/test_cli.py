@@ -344,6 +344,17 @@ def test_cli_tables_refuse_rows_with_more_fields_than_the_header(tmp_path, name,
     assert _read_table(tmp_path / "trailing.csv") == (["good", "bad"], ["pos", "neg"])
 
 
+def test_cli_estimator_messages_name_the_options(capsys, tmp_path):
+    # they named the estimators' parameters (validation_fraction=0.01, early_stopping=False), not the options
+    (tmp_path / "t.csv").write_text("text,label\n" + "good,pos\nbad,neg\n" * 5)
+    assert_main_error(capsys, ["train-classifier", tmp_path / "t.csv", "-o", tmp_path / "m", "--validation",
+                               "--validation-fraction", "0.01", *TINY],
+                      "--validation holds out --validation-fraction 0.01 of the 10 training sequences",
+                      "another --validation-fraction, or no --validation")
+    assert _cli._in_options("set clip_norm (e.g. clip_norm=1.0); the 'temperature' parameter; the cell") == (
+        "set --clip-norm (e.g. --clip-norm 1.0); the '--temperature' parameter; the cell")
+
+
 def test_cli_refuses_to_write_the_model_over_its_data_or_as_a_folder(capsys, tmp_path, monkeypatch):
     (tmp_path / "data.txt").write_text("hello world\n")
     assert_main_error(capsys, ["train-generator", tmp_path / "data.txt", "-o", tmp_path / "data.txt", *TINY],
