@@ -38,6 +38,7 @@ from _common import data_dir
 from skrnn import CharTokenizer, WordTokenizer
 from skrnn._tokenizers import default_token_pattern
 
+
 def load_data(folder):
     """(shakespeare text, list of SMS texts), or None when a file is missing."""
     shakespeare = folder / "tinyshakespeare.txt"

@@ -481,7 +481,7 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
         _check_no_missing_labels(y)
         if isinstance(y, (list, tuple)) or getattr(y, "dtype", None) == object:
             # NumPy turns [1, "a"] into ["1", "a"], and an object array of both cannot be sorted
-            is_str = {isinstance(label, str) for label in np.ravel(np.asarray(y, dtype=object)) if label is not None}
+            is_str = {isinstance(label, str) for label in np.ravel(np.asarray(y, dtype=object))}
             if len(is_str) > 1:
                 raise ValueError("y mixes str labels with labels of other types; give every label the same type.")
         y = column_or_1d(y, warn=True)

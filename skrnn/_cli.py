@@ -238,6 +238,11 @@ def build_parser():
 # -- files ----------------------------------------------------------------------
 
 
+def _source(path):
+    """How messages name an input: stdin for "-", else the quoted path."""
+    return "stdin" if path == "-" else f"'{path}'"
+
+
 def _os_error(exc, path):
     reasons = {
         FileNotFoundError: "no such file",
@@ -264,8 +269,7 @@ def _decode_error(exc, path, encoding, stream):
                 where += f", line {_line_at(path, offset)}"
             except OSError:  # gone since: the offset must do
                 pass
-    name = "stdin" if path == "-" else f"'{path}'"
-    return CommandError(f"{name} is not {encoding} text (byte 0x{byte}{where}); pass its --encoding")
+    return CommandError(f"{_source(path)} is not {encoding} text (byte 0x{byte}{where}); pass its --encoding")
 
 
 def _line_at(path, offset):
@@ -325,8 +329,8 @@ def _check_output(path, data):
     if str(path).endswith(("/", os.sep)) or os.path.basename(path) in (".", ".."):  # realpath drops them
         raise CommandError(f"cannot write the model to '{path}': names a directory; give a file name")
     if target.exists() and _is_data(target, data):
-        shown = "stdin" if data == "-" else f"'{data}'"
-        raise CommandError(f"cannot write the model to '{path}': it is the training data, read from {shown}")
+        raise CommandError(f"cannot write the model to '{path}': it is the training data, read from "
+                           f"{_source(data)}")
     directory = target.parent
     if not directory.is_dir():
         raise CommandError(f"cannot write the model to '{path}': directory '{directory}' does not exist")
@@ -465,18 +469,28 @@ def _estimator_errors():
         raise CommandError(_in_options(_one_line(exc))) from None
 
 
+def _fit(fit):
+    """Run ``fit()``, printing its warnings but for the expected ones -> (warnings caught, interrupted)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit()
+    interrupted = _said(caught, UserWarning, "training interrupted")
+    _print_warnings([w for w in caught if w not in interrupted and w.category is not ConvergenceWarning])
+    return caught, bool(interrupted)
+
+
 def _train(model, X, y, args, unit):
     """Fit with epoch lines and a status line; save atomically, also after Ctrl-C."""
     start = time.perf_counter()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+
+    def fit():
         with _estimator_errors(), TrainingProgress(unit=unit, enabled=not args.quiet):
             if y is None:
                 model.fit(X)
             else:
                 model.fit(X, y)
-    interrupted = _said(caught, UserWarning, "training interrupted")
-    _print_warnings([w for w in caught if w not in interrupted and w.category is not ConvergenceWarning])
+
+    caught, interrupted = _fit(fit)
     if _said(caught, RuntimeWarning, "training diverged") and not model.loss_curve_:
         raise CommandError("training diverged in its first epoch: the model learned nothing and was not saved; "
                            "try a smaller --learning-rate or --clip-norm")
@@ -510,7 +524,7 @@ def _shared_params(args):
 def train_generator(args):
     _check_output(args.output, args.text_file)
     text = _read_text(args.text_file, args.encoding)
-    source = "stdin" if args.text_file == "-" else f"'{args.text_file}'"
+    source = _source(args.text_file)
     X = [line for line in text.splitlines() if line.strip()] if args.lines else text
     if not X:
         raise CommandError(f"{source} holds no text to train on")
@@ -536,7 +550,7 @@ class _TableError(CommandError):
 
 
 def _read_table(args):
-    source = "stdin" if args.table == "-" else f"'{args.table}'"
+    source = _source(args.table)
     text = _read_text(args.table, args.encoding, newline="")
     if not text.strip():
         raise CommandError(f"{source} is empty; expected a header line with columns "
@@ -614,8 +628,8 @@ def _parse_table(text, args, source, delimiter, quotes):
 def train_classifier(args):
     _check_output(args.output, args.table)
     texts, labels = _read_table(args)
-    source = "stdin" if args.table == "-" else f"'{args.table}'"
-    print(f"Read {_count(len(texts), 'text')} of {_count(len(set(labels)), 'class')} from {source}.", flush=True)
+    print(f"Read {_count(len(texts), 'text')} of {_count(len(set(labels)), 'class')} from {_source(args.table)}.",
+          flush=True)
     model = RNNSequenceClassifier(
         tokenizer=args.tokenizer, pooling=args.pooling, bidirectional=args.bidirectional,
         max_len=args.max_len, class_weight="balanced" if args.balanced else None, **_shared_params(args),
@@ -651,7 +665,7 @@ def classify(args):
     if bad:
         raise CommandError(f"'{args.model}' has the class label {bad[0]!r}, which holds a tab or a line break and "
                            "would split the label<TAB>probability lines; refit it with labels without them")
-    source = "stdin" if args.file == "-" else f"'{args.file}'"
+    source = _source(args.file)
     n_texts = 0
     with _text_input(args.file, args.encoding) as stream:
         rows = 1 if stream.isatty() else ROWS_PER_PREDICT  # typed lines get answers at once
@@ -699,11 +713,7 @@ def demo(seconds=60.0, hidden_size=128, seed=0, out=None):
     model = RNNCharGenerator(hidden_size=hidden_size, max_iter=1, warm_start=True, random_state=seed)
     start = time.perf_counter()
     while time.perf_counter() - start < seconds:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            model.fit(text)
-        interrupted = _said(caught, UserWarning, "training interrupted")
-        _print_warnings([w for w in caught if w not in interrupted and w.category is not ConvergenceWarning])
+        _, interrupted = _fit(lambda: model.fit(text))
         if interrupted:  # Ctrl-C: stop training, show what the model learned
             print("skrnn: training interrupted", file=sys.stderr, flush=True)
             break

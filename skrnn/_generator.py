@@ -354,20 +354,20 @@ class RNNCharGenerator(BaseRNN):
         docs = _as_documents(X, name)
         return [d.lower() for d in docs] if self.lowercase else docs
 
-    def _encode(self, docs, name="X", unknown="raise", vocabulary=None):
+    def _encode(self, docs, name="X", vocabulary=None, skipped=None):
         """Documents -> id arrays over ``vocabulary`` (sorted code points; the fitted ones by default).
 
-        Characters outside the vocabulary raise, or with ``unknown="skip"``
-        are left out; the second value returned counts them by character.
+        Characters outside the vocabulary raise, or, given a dict
+        ``skipped``, are left out and counted there by character.
         """
         vocabulary = self._codes if vocabulary is None else vocabulary
-        encoded, skipped = [], {}
+        encoded = []
         for i, doc in enumerate(docs):
             codes = _code_points(doc)
             ids = np.searchsorted(vocabulary, codes)
             known = (ids < len(vocabulary)) & (vocabulary[np.minimum(ids, len(vocabulary) - 1)] == codes)
             if not known.all():
-                if unknown == "raise":
+                if skipped is None:
                     where = f"{name}[{i}]" if name != "prompt" else "prompt"
                     raise ValueError(
                         f"{where} contains characters the model was not trained on: "
@@ -378,7 +378,7 @@ class RNNCharGenerator(BaseRNN):
                     skipped[chr(c)] = skipped.get(chr(c), 0) + int(n)
                 ids = ids[known]
             encoded.append((ids + 1).astype(np.int32))
-        return encoded, skipped
+        return encoded
 
     @staticmethod
     def _stream(ids):
@@ -447,8 +447,8 @@ class RNNCharGenerator(BaseRNN):
         # The fitted attributes change only once training has ended: a fit that raises (a second Ctrl-C, a
         # MemoryError) leaves the previous model whole.
         classes = np.array([END] + [chr(c) for c in codes], dtype=object)
-        seqs = [self._stream(ids) for ids in self._encode(train, vocabulary=codes)[0]]
-        valid_seqs = [self._stream(ids) for ids in self._encode(valid, vocabulary=codes)[0]] if valid else None
+        seqs = [self._stream(ids) for ids in self._encode(train, vocabulary=codes)]
+        valid_seqs = [self._stream(ids) for ids in self._encode(valid, vocabulary=codes)] if valid else None
         if fresh:  # the output bias starts at the characters' frequencies (see _prior_bias)
             params["b_y"][...] = _prior_bias(seqs, len(classes), params["b_y"].dtype)
         counted = {"chars": 0}
@@ -574,7 +574,8 @@ class RNNCharGenerator(BaseRNN):
         """
         check_is_fitted(self)
         docs = self._documents(X)
-        encoded, skipped = self._encode(docs, unknown="skip")
+        skipped = {}
+        encoded = self._encode(docs, skipped=skipped)
         if skipped:
             n_skipped = sum(skipped.values())
             n_chars = sum(len(doc) for doc in docs)
@@ -605,7 +606,7 @@ class RNNCharGenerator(BaseRNN):
 
     def _last_logits(self, prefixes):
         """(n, n_classes) logits after reading ``[END] + prefix`` for each prefix."""
-        seqs = [np.append(self._stream(ids)[:-1], 0) for ids in self._encode(prefixes)[0]]
+        seqs = [np.append(self._stream(ids)[:-1], 0) for ids in self._encode(prefixes)]
         out = np.zeros((len(seqs), len(self.classes_)), dtype=self.weights_["W_hy"].dtype)
         lanes = self._inference_lanes(seqs)
         spec = self._spec()
@@ -664,15 +665,16 @@ class RNNCharGenerator(BaseRNN):
         )
         check_is_fitted(self)
         text = prompt.lower() if self.lowercase else prompt
-        ids = self._encode([text], name="prompt")[0][0]
-        return self._continuation(self.weights_, self._spec(), ids, n_chars, temperature, top_k, random_state)
+        ids = self._encode([text], name="prompt")[0]
+        return self._continuation(
+            self.weights_, self._spec(), ids, n_chars, temperature, top_k, random_state, self.classes_
+        )
 
-    def _continuation(self, params, spec, ids, n_chars, temperature, top_k, random_state, classes=None):
+    def _continuation(self, params, spec, ids, n_chars, temperature, top_k, random_state, classes):
         """The characters ``params`` generate after the prompt ``ids``, one at a time (a generator)."""
         rng = np.random.default_rng(check_random_state(random_state).randint(np.iinfo(np.int32).max))
         seq = np.concatenate([[0], ids]).astype(np.int32)[None, :]  # (1, 1 + len(prompt))
         logits, states, _ = forward(params, spec, seq, np.array([seq.shape[1]]))
-        classes = self.classes_ if classes is None else classes
         return self._sample(params, spec, logits[-1, 0], states, n_chars, temperature, top_k, rng, classes)
 
     def _sample(self, params, spec, logits, states, n_chars, temperature, top_k, rng, classes):

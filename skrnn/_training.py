@@ -128,6 +128,10 @@ class StopRequest:
         self.requested = False
         self.aborted = False  # a second Ctrl-C: fit raises KeyboardInterrupt where the first one would stop
 
+    def raise_if_aborted(self, name):
+        if self.aborted:
+            raise KeyboardInterrupt(f"{name}: fit aborted by a second Ctrl-C")
+
 
 @contextmanager
 def interruptible(name="model"):
@@ -216,8 +220,7 @@ def fit_epochs(params, optimizer, run_epoch, validation_score=None, *, max_iter,
             except KeyboardInterrupt:
                 stop.requested = True
                 loss, n_items = np.nan, 0
-            if stop.aborted:
-                raise KeyboardInterrupt(f"{name}: fit aborted by a second Ctrl-C")
+            stop.raise_if_aborted(name)
             if stop.requested and not np.isfinite(loss):
                 history.stopped_by = "interrupt"
                 break
@@ -250,8 +253,7 @@ def fit_epochs(params, optimizer, run_epoch, validation_score=None, *, max_iter,
             if no_improvement >= n_iter_no_change:
                 history.stopped_by = "tol"
                 break
-        if stop.aborted:  # the second Ctrl-C came during a validation pass or a verbose line
-            raise KeyboardInterrupt(f"{name}: fit aborted by a second Ctrl-C")
+        stop.raise_if_aborted(name)  # the second Ctrl-C came during a validation pass or a verbose line
     restored = best is not None and bool(history.validation_scores)
     if restored:
         restore_params(params, best)
