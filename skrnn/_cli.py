@@ -18,6 +18,7 @@ import codecs
 import csv
 import inspect
 import io
+import math
 import os
 import re
 import stat
@@ -42,6 +43,8 @@ TRUSTED = (
     "from sources you trust."
 )
 ROWS_PER_PREDICT = 256
+# Commands whose standard output is progress for a person, not data for a program.
+PROGRESS_ONLY = ("demo", "train-generator", "train-classifier")
 # 'classify' prints label<TAB>probability lines, unquoted: a label holding a tab or a line break (any that
 # str.splitlines knows) would split them.
 OUTPUT_SEPARATORS = ("\t", "\n", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
@@ -74,6 +77,8 @@ def _check_ranges(parser, args):
         value = getattr(args, action.dest, None)
         if bounds is None or value is None:
             continue
+        if isinstance(value, float) and not math.isfinite(value):  # nan passes every comparison
+            parser.error(f"{action.option_strings[-1]} must be a finite number, got {value}")
         low, high, low_open, high_open = bounds
         below = low is not None and (value <= low if low_open else value < low)
         above = high is not None and (value >= high if high_open else value > high)
@@ -430,20 +435,36 @@ def _one_line(message):
     return " ".join(str(message).split())
 
 
+# A quoted value in a message ('spam', "it's"), not an apostrophe inside a word.
+_QUOTED = re.compile(r"""(?<!\w)'(?:[^'\\]|\\.)*'(?!\w)|(?<!\w)"(?:[^"\\]|\\.)*"(?!\w)""")
+
+
 def _in_options(message):
     """An estimator's message in the command line's words: ``clip_norm=1.0`` -> ``--clip-norm 1.0``.
 
     Names without an underscore ("cell", "prompt") are English words too, so they change only as
-    ``name=value`` or ``'name'``.
+    ``name=value`` or as scikit-learn's ``the 'name' parameter``. Quoted text is the user's data (a
+    label, a character) and stays as it is.
     """
-    message = message.replace("early_stopping=True", "--validation").replace("early_stopping=False",
-                                                                            "no --validation")
+    parts, end = [], 0
+    for quoted in _QUOTED.finditer(message):
+        parts.append(_renamed(message[end : quoted.start()]))
+        value = quoted.group()
+        if value[1:-1] in _OPTIONS and message.startswith(" parameter", quoted.end()):
+            value = f"'{_OPTIONS[value[1:-1]]}'"
+        parts.append(value)
+        end = quoted.end()
+    parts.append(_renamed(message[end:]))
+    return "".join(parts)
+
+
+def _renamed(text):
+    text = text.replace("early_stopping=True", "--validation").replace("early_stopping=False", "no --validation")
     for name, option in _OPTIONS.items():
-        message = re.sub(rf"(?<![\w-]){name}=", f"{option} ", message)
-        message = message.replace(f"'{name}'", f"'{option}'")
+        text = re.sub(rf"(?<![\w-]){name}=", f"{option} ", text)
         if "_" in name:
-            message = re.sub(rf"(?<![\w-]){name}(?!\w)", option, message)
-    return message
+            text = re.sub(rf"(?<![\w-]){name}(?!\w)", option, text)
+    return text
 
 
 def _print_warnings(caught):
@@ -455,6 +476,41 @@ def _print_warnings(caught):
 def _said(caught, category, words):
     """The warnings of exactly ``category`` among ``caught`` whose message contains ``words``."""
     return [w for w in caught if w.category is category and words in str(w.message)]
+
+
+@contextmanager
+def _escaping_unencodable(stream):
+    """Inside the block, characters that ``stream``'s encoding lacks are written as escapes.
+
+    For the commands whose output is progress, not data: a sample in an epoch
+    line that a cp1252 console cannot show must not end the training unsaved.
+    """
+    previous = getattr(stream, "errors", None)
+    if not isinstance(stream, io.TextIOWrapper) or previous != "strict":
+        yield
+        return
+    stream.reconfigure(errors="backslashreplace")
+    try:
+        yield
+    finally:
+        stream.reconfigure(errors=previous)
+
+
+def _unencodable(text, stream):
+    """The first character of ``text`` that ``stream``'s encoding cannot write, or None."""
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    try:
+        text.encode(encoding, errors=getattr(stream, "errors", None) or "strict")
+    except UnicodeEncodeError as exc:
+        return exc.object[exc.start]
+    except LookupError:  # an encoding Python does not know: let the write say so
+        return None
+    return None
+
+
+def _encoding_advice(stream):
+    return (f"the output's encoding ({getattr(stream, 'encoding', None)}) cannot write it; set PYTHONIOENCODING=utf-8 "
+            "(or PYTHONUTF8=1) to write UTF-8")
 
 
 @contextmanager
@@ -646,12 +702,16 @@ def generate(args):
         chars = model.iter_generate(args.prompt, n_chars=args.n_chars, temperature=args.temperature,
                                     top_k=args.top_k, random_state=args.seed)
     out = sys.stdout
-    out.write(args.prompt)
-    out.flush()
     text = args.prompt
-    for text in chars:
+    try:
         out.write(text)
         out.flush()
+        for text in chars:
+            out.write(text)
+            out.flush()
+    except UnicodeEncodeError:
+        out.write("\n")
+        raise CommandError(f"the text holds {_unencodable(text, out)!r}, but {_encoding_advice(out)}") from None
     if not text.endswith("\n"):
         out.write("\n")
     out.flush()
@@ -665,6 +725,9 @@ def classify(args):
     if bad:
         raise CommandError(f"'{args.model}' has the class label {bad[0]!r}, which holds a tab or a line break and "
                            "would split the label<TAB>probability lines; refit it with labels without them")
+    bad = [label for label in map(str, model.classes_) if _unencodable(label, sys.stdout)]
+    if bad:
+        raise CommandError(f"'{args.model}' has the class label {bad[0]!r}, but {_encoding_advice(sys.stdout)}")
     source = _source(args.file)
     n_texts = 0
     with _text_input(args.file, args.encoding) as stream:
@@ -712,7 +775,7 @@ def demo(seconds=60.0, hidden_size=128, seed=0, out=None):
     # One epoch per fit, warm-started, so the demo can stop on a time budget.
     model = RNNCharGenerator(hidden_size=hidden_size, max_iter=1, warm_start=True, random_state=seed)
     start = time.perf_counter()
-    while time.perf_counter() - start < seconds:
+    while True:  # one epoch at least, however short the budget
         _, interrupted = _fit(lambda: model.fit(text))
         if interrupted:  # Ctrl-C: stop training, show what the model learned
             print("skrnn: training interrupted", file=sys.stderr, flush=True)
@@ -720,6 +783,8 @@ def demo(seconds=60.0, hidden_size=128, seed=0, out=None):
         sample = model.generate("The ", n_chars=50, temperature=0.7, random_state=seed)
         print(f"epoch {len(model.loss_curve_)}: loss {model.loss_curve_[-1]:.3f} nats/char, "
               f"{time.perf_counter() - start:.0f} s  The {sample!r}", file=out, flush=True)
+        if time.perf_counter() - start >= seconds:
+            break
     curve = model.loss_curve_  # empty when Ctrl-C came before the first batch ended
     progress = f"training loss {curve[0]:.3f} -> {curve[-1]:.3f} nats/char" if curve else "no batch completed"
     print(f"\nTrained {len(curve)} epoch(s) in {time.perf_counter() - start:.0f} s; {progress}.", file=out)
@@ -745,12 +810,17 @@ COMMANDS = {
 
 def main(argv=None):
     parser, subparsers = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # the command's parser says it, so that the hint names the command's --help
+        subparsers.get(args.command, parser).error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command is None:
         parser.print_help()
         return 0
     _check_ranges(subparsers[args.command], args)
     try:
+        if args.command in PROGRESS_ONLY:
+            with _escaping_unencodable(sys.stdout):
+                return COMMANDS[args.command](args)
         return COMMANDS[args.command](args)
     except CommandError as exc:
         print(f"skrnn: error: {exc}", file=sys.stderr)

@@ -353,6 +353,29 @@ def test_cli_estimator_messages_name_the_options(capsys, tmp_path):
                       "another --validation-fraction, or no --validation")
     assert _cli._in_options("set clip_norm (e.g. clip_norm=1.0); the 'temperature' parameter; the cell") == (
         "set --clip-norm (e.g. --clip-norm 1.0); the '--temperature' parameter; the cell")
+    # quoted text is the user's data: a label named like a parameter stayed '--learning-rate'
+    (tmp_path / "one.csv").write_text("text,label\nhello,learning_rate\nbye,learning_rate\n")
+    assert_main_error(capsys, ["train-classifier", tmp_path / "one.csv", "-o", tmp_path / "m", *TINY],
+                      "one class only ('learning_rate')")
+    assert _cli._in_options("the model's learning_rate='x' don't") == "the model's --learning-rate 'x' don't"
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_cli_output_its_encoding_cannot_write(capsys, tmp_path, monkeypatch):
+    # As a Windows console or a redirect in cp1252: an epoch line's sample ended the training unsaved,
+    # and generate died in a traceback.
+    stdout = io.TextIOWrapper(io.BytesIO(), encoding="cp1252")
+    monkeypatch.setattr(sys, "stdout", stdout)
+    (tmp_path / "t.txt").write_text("中文 😀 text\n" * 20, encoding="utf-8")
+    assert main(["train-generator", str(tmp_path / "t.txt"), "-o", str(tmp_path / "g"), *TINY]) == 0
+    assert (tmp_path / "g").exists() and stdout.errors == "strict"  # escaped in the block only
+    assert_main_error(capsys, ["generate", tmp_path / "g", "--prompt", "中", "--seed", "0"],
+                      "the text holds '中', but the output's encoding (cp1252) cannot write it",
+                      "PYTHONIOENCODING=utf-8")
+    model = RNNSequenceClassifier(hidden_size=2, max_iter=1).fit(["good", "bad"] * 3, ["😀", "ok"] * 3)
+    save_model(model, tmp_path / "c")
+    assert_main_error(capsys, ["classify", tmp_path / "c", tmp_path / "t.txt"],
+                      "has the class label '😀', but the output's encoding (cp1252) cannot write it")
 
 
 def test_cli_refuses_to_write_the_model_over_its_data_or_as_a_folder(capsys, tmp_path, monkeypatch):
@@ -403,6 +426,9 @@ def test_cli_reads_utf8_with_a_byte_order_mark(tmp_path):
     (["demo", "--seed", "-1"], "--seed must be in [0, 4294967295]"),
     (["train-generator", "t", "-o", "m", "--clip-norm", "0"], "--clip-norm must be > 0"),
     (["frobnicate"], "invalid choice"),
+    (["generate", "m", "--lines"], "unrecognized arguments: --lines (see 'skrnn generate --help')"),
+    (["generate", "m", "--temperature", "nan"], "--temperature must be a finite number, got nan"),
+    (["train-generator", "t", "-o", "m", "--learning-rate", "inf"], "--learning-rate must be a finite number"),
 ])
 def test_cli_bad_arguments_exit_2_on_one_line(argv, message, capsys):
     with pytest.raises(SystemExit) as exit_:
@@ -503,7 +529,8 @@ def test_progress_render_shows_bar_and_throughput():
 
 
 def test_main_demo_trains_and_prints_samples(capsys):
-    assert main(["demo", "--seconds", "0.1", "--hidden-size", "8"]) == 0
+    # a budget shorter than one epoch still trains one (it trained none, then failed on the missing curve)
+    assert main(["demo", "--seconds", "1e-9", "--hidden-size", "8"]) == 0
     out = capsys.readouterr().out
     assert re.search(r"epoch 1: loss \d+\.\d+ nats/char", out)
     assert "sample at temperature 0.5" in out and "sample at temperature 1.0" in out
