@@ -120,10 +120,12 @@ class BaseRNN(VersionStampMixin, BaseEstimator):
             fresh_shapes = {k: v.shape for k, v in init_params(spec, np.random.default_rng(0), dtype).items()}
             old_shapes = {k: v.shape for k, v in self.weights_.items()}
             if fresh_shapes != old_shapes:
+                before, now = self._architecture(fitted=True), self._architecture(fitted=False)
+                changed = [f"{name}={before[name]!r} -> {now[name]!r}" for name in now if before.get(name) != now[name]]
                 raise ValueError(
-                    "warm_start=True needs the architecture of the previous fit, but the weights' shapes "
-                    "differ (hidden_size, cell, num_layers, embedding_dim, bidirectional or the input "
-                    "changed). Set warm_start=False to start afresh."
+                    "warm_start=True needs the architecture of the previous fit, but "
+                    f"{', '.join(changed) if changed else 'the input (its vocabulary or features) changed'}. "
+                    "Set warm_start=False to start afresh."
                 )
             params = {k: v.astype(dtype, copy=True) for k, v in self.weights_.items()}
         else:
@@ -151,8 +153,11 @@ class BaseRNN(VersionStampMixin, BaseEstimator):
             optimizer.load_state_dict(state)
         return params, optimizer
 
-    def _finish_training(self, params, optimizer, rng, history, n_items, split_seed=None):
-        """Copy training results into fitted attributes (all plain data)."""
+    def _finish_training(self, params, optimizer, rng, history, n_items, split_seed, *, validated):
+        """Copy training results into fitted attributes (all plain data).
+
+        ``validated``: this call held out validation data (``early_stopping``, not ``partial_fit``).
+        """
         BUFFERS.trim()  # the workspaces of training are free now
         warm = self._is_warm()
         if split_seed is not None or not warm:
@@ -166,7 +171,7 @@ class BaseRNN(VersionStampMixin, BaseEstimator):
         self.n_iter_ = history.n_iter
         self.t_ = (self.t_ if warm and hasattr(self, "t_") else 0) + n_items
         self.best_loss_ = float(min(self.loss_curve_)) if self.loss_curve_ else np.inf
-        if self.early_stopping:
+        if validated:
             previous = list(self.validation_scores_) if warm and getattr(self, "validation_scores_", None) else []
             self.validation_scores_ = previous + history.validation_scores
             self.best_validation_score_ = float(max(self.validation_scores_)) if self.validation_scores_ else -np.inf

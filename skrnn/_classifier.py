@@ -178,7 +178,8 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
     best_loss_ : float
         Smallest value of `loss_curve_`.
     validation_scores_ : list of float or None
-        Validation accuracy of each epoch with `early_stopping`, else None.
+        Validation accuracy of each epoch with `early_stopping`, else None
+        (and None after :meth:`partial_fit`, which holds out nothing).
     best_validation_score_ : float or None
         Best validation accuracy with `early_stopping`, else None. Its
         weights are the ones kept.
@@ -333,9 +334,9 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
             Training sequences; see the Notes of the class for the input types.
         y : array-like of shape (n_samples,)
             Target labels (two or more classes; str or numbers).
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weight of each sequence in the loss. None gives every
-            sequence weight 1.
+        sample_weight : array-like of shape (n_samples,) or float, default=None
+            Non-negative weight of each sequence in the loss; a float weighs
+            every sequence alike. None gives every sequence weight 1.
 
         Returns
         -------
@@ -350,7 +351,8 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
 
         The first call fixes the classes, the input type and, for text, the
         tokenizer's vocabulary (words first seen later are unknown words).
-        `early_stopping` is not used.
+        `early_stopping` is not used: no data is held out, and
+        `validation_scores_` and `best_validation_score_` become None.
 
         Parameters
         ----------
@@ -361,7 +363,7 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
         classes : array-like of shape (n_classes,), default=None
             Every label that any call may pass. Required on the first call,
             ignored (if equal) on later ones.
-        sample_weight : array-like of shape (n_samples,), default=None
+        sample_weight : array-like of shape (n_samples,) or float, default=None
             Non-negative weight of each sequence in the loss.
 
         Returns
@@ -435,7 +437,9 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
             if not resume:
                 set_input_state(self, input_state)
             self.classes_ = classes_
-            self._finish_training(params, optimizer, rng, history, seen[0], split_seed)
+            self._finish_training(
+                params, optimizer, rng, history, seen[0], split_seed, validated=self.early_stopping and not incremental
+            )
         self.n_iter_ += previous_epochs
         return self
 
@@ -531,6 +535,8 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
                 sample_weight = np.asarray(sample_weight, dtype=np.float64)
             except (TypeError, ValueError) as exc:  # NumPy's message doesn't say which argument
                 raise TypeError(f"sample_weight must hold numbers: {exc}.") from None
+            if sample_weight.ndim == 0:  # one number for every sequence, as scikit-learn reads it
+                sample_weight = np.full(len(y_codes), sample_weight)  # an array: checked for NaN below
         weights = _check_sample_weight(sample_weight, batch, dtype=np.float64, ensure_non_negative=True)
         if isinstance(self.class_weight, dict):
             for label, value in self.class_weight.items():

@@ -502,7 +502,9 @@ class RNNCharGenerator(BaseRNN):
         self._codes = codes
         self.classes_ = classes
         self.vocabulary_ = {c: i for i, c in enumerate(classes) if i > 0}
-        self._finish_training(params, optimizer, rng, history, counted["chars"], split_seed)
+        self._finish_training(
+            params, optimizer, rng, history, counted["chars"], split_seed, validated=self.early_stopping
+        )
         self.fit_time_ = time.perf_counter() - start
         return self
 

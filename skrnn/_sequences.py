@@ -205,6 +205,25 @@ def token_lengths(ids):
     return np.where(real.any(axis=1), last, 0).astype(np.intp)
 
 
+def _plain_integer_frame(X, name):
+    """A DataFrame of pandas' nullable integers (Int64, UInt8, ...) as a NumPy integer array.
+
+    check_array reads those as float64, which token ids cannot be; a missing
+    value has no id to stand for.
+    """
+    dtypes = list(getattr(X, "dtypes", ()))
+    nullable = any(hasattr(dtype, "numpy_dtype") for dtype in dtypes)
+    if not hasattr(X, "columns") or not nullable or not all(_kind(d) in "iu" for d in dtypes):
+        return X
+    if X.isna().to_numpy().any():
+        row, column = np.argwhere(X.isna().to_numpy())[0]
+        raise ValueError(
+            f"{name} holds a missing token id at row {row}, column {X.columns[column]!r}; {_TOKEN_HINT}. "
+            "Fill missing ids with 0 (padding) first."
+        )
+    return X.to_numpy(dtype=np.result_type(*(getattr(dtype, "numpy_dtype", dtype) for dtype in dtypes)))
+
+
 def check_token_ids(X, *, name="X"):
     """Validate token ids -> (ids, lengths).
 
@@ -226,6 +245,7 @@ def check_token_ids(X, *, name="X"):
             ids[i, : row.size] = row
         lengths = token_lengths(ids)  # a trailing 0 inside a row is padding too
     else:
+        X = _plain_integer_frame(X, name)
         ids = check_array(
             X, dtype=None, ensure_2d=False, allow_nd=True, ensure_min_samples=0, ensure_min_features=0, input_name=name
         )
@@ -419,6 +439,8 @@ def read_sequences(estimator, X, *, name="X"):
     if fitted == "tokens" and _kind(getattr(X, "dtype", None)) in "iu":
         found = "tokens"  # integers of the wrong shape: the token reader says what shape it needs
     if found != fitted and not (fitted == "numeric" and found == "tokens"):
+        if fitted == "text" and hasattr(X, "columns") and any(_kind(d) in "OUS" for d in X.dtypes):
+            check_documents(X, name=name)  # df[["text"]]: raises its message, select the text column
         raise ValueError(
             f"{type(estimator).__name__} was fitted on {_DESCRIPTIONS[fitted]}, but {name} looks like "
             f"{_DESCRIPTIONS[found]}. Pass the same kind of input as at fit."

@@ -179,6 +179,16 @@ def test_classifier_zero_weight_samples_are_ignored():
     assert reference.n_iter_ > 0
 
 
+def test_classifier_scalar_sample_weight_weighs_every_sequence_alike():
+    # as scikit-learn reads it; it failed in _check_sample_weight naming no argument
+    X, y = overlapping_blobs()
+    scalar = small(max_iter=2).fit(X, y, sample_weight=3.0).predict_proba(X)
+    array = small(max_iter=2).fit(X, y, sample_weight=np.full(len(y), 3.0)).predict_proba(X)
+    np.testing.assert_array_equal(scalar, array)
+    with pytest.raises(ValueError, match="sample_weight contains NaN"):
+        small().fit(X, y, sample_weight=np.nan)
+
+
 def test_classifier_all_zero_sample_weight_raises():
     X, y = overlapping_blobs()
     with pytest.raises(ValueError, match="weight.*zero"):
@@ -314,6 +324,26 @@ def test_classifier_dataframe_feature_names_then_text_refit():
     assert not hasattr(clf, "feature_names_in_") and not hasattr(clf, "n_features_in_")
 
 
+def test_classifier_reads_nullable_integer_frames_as_token_ids():
+    # check_array made pandas' Int64 columns float64, which token ids may not be
+    pd = pytest.importorskip("pandas")
+    ids = pd.DataFrame({"t0": [2, 3, 2, 3], "t1": [3, 2, 0, 3]})
+    plain = small(max_iter=2).fit(ids, [0, 1, 0, 1])
+    nullable = small(max_iter=2).fit(ids.astype("Int64"), [0, 1, 0, 1])
+    assert nullable.input_type_ == "tokens"
+    np.testing.assert_array_equal(nullable.predict_proba(ids.astype("UInt8")), plain.predict_proba(ids))
+    with pytest.raises(ValueError, match="missing token id at row 0, column 't0'"):
+        nullable.predict(ids.astype("Int64").mask(ids == 2))
+
+
+def test_classifier_text_model_says_to_select_the_text_column():
+    pd = pytest.importorskip("pandas")
+    X, y = _split(NEGATION_TRAIN)
+    clf = small(max_iter=1).fit(X, y)
+    with pytest.raises(ValueError, match=r"df\['text'\] \(not df\[\['text'\]\]\)"):  # not "looks like numeric"
+        clf.predict(pd.DataFrame({"text": X}))
+
+
 def test_classifier_max_len_truncates_steps():
     X, y = _split(NEGATION_TRAIN)
     clf = small(max_len=3, max_iter=3).fit(X, y)
@@ -340,6 +370,11 @@ def test_classifier_partial_fit_one_epoch_per_call():
         clf.partial_fit(X[:2], ["neg", "maybe"])
     with pytest.raises(ValueError, match="not supported for partial_fit"):
         small(class_weight="balanced").partial_fit(X, y, classes=["neg", "pos"])
+    # it holds nothing out: no validation scores (they were [] and -inf, as if validation had run)
+    validated = small(early_stopping=True, max_iter=2).fit(list(X) * 3, list(y) * 3)
+    assert len(validated.validation_scores_) == 2
+    validated.partial_fit(X, y)
+    assert validated.validation_scores_ is None and validated.best_validation_score_ is None
 
 
 def test_classifier_warm_start_continues():
@@ -356,6 +391,9 @@ def test_classifier_warm_start_continues():
     assert clf.t_ == 10 * len(X)
     with pytest.raises(ValueError, match="same classes"):
         clf.fit(X[:4], ["a", "b", "a", "b"])
+    # the message names what changed (it listed every architecture parameter, bidirectional too for the generator)
+    with pytest.raises(ValueError, match=r"but hidden_size=\d+ -> 3, cell='gru' -> 'lstm'\. Set warm_start=False"):
+        clf.set_params(hidden_size=3, cell="lstm").fit(X, y)
 
 
 @pytest.mark.parametrize("resume", ["fit", "partial_fit"])
