@@ -634,7 +634,7 @@ class WordTokenizer(_BaseTokenizer, auto_wrap_output_keys=None):
         # The stream stays a list of per-document token lists: counting and
         # lookup iterate it through chain() without building a flat copy.
         if self.analyzer is not None:
-            per_doc = [list(self.analyzer(doc)) for doc in docs]
+            per_doc = [self._analyze(doc, i) for i, doc in enumerate(docs)]
             self._check_analyzer_output(per_doc)
         else:
             texts = docs
@@ -682,6 +682,16 @@ class WordTokenizer(_BaseTokenizer, auto_wrap_output_keys=None):
                 "them non-capturing with (?:...)."
             )
         return pattern
+
+    def _analyze(self, doc, i):
+        tokens = self.analyzer(doc)
+        try:
+            return list(tokens)
+        except TypeError:  # "'NoneType' object is not iterable" named neither the analyzer nor the document
+            forgot = " (does it end without a return?)" if tokens is None else ""
+            raise TypeError(
+                f"analyzer returned {type(tokens).__name__} for X[{i}]{forgot}; it must return an iterable of str."
+            ) from None
 
     def _check_analyzer_output(self, per_doc):
         for i, tokens in enumerate(per_doc):

@@ -468,6 +468,8 @@ def test_word_tokenizer_analyzer_overrides_pattern_and_checks_output():
     assert tok.vocabulary_ == {"B": 2, "a": 3}
     with pytest.raises(TypeError, match=r"analyzer returned a int token \(3\) for X\[1\]"):
         WordTokenizer(analyzer=lambda doc: [3] if doc else []).fit(["", "x"])
+    with pytest.raises(TypeError, match=r"analyzer returned NoneType for X\[0\] \(does it end without a return\?\)"):
+        WordTokenizer(analyzer=lambda doc: None).fit(["a b"])
 
 
 @pytest.mark.parametrize(
