@@ -111,9 +111,9 @@ def _training_options(parser, defaults, unit):
     _add(parser, "--embedding-dim", type=int, default=defaults["embedding_dim"], low=1,
          help="size of a learned embedding of the inputs (default: %(default)s)")
     _add(parser, "--dropout", type=float, default=defaults["dropout"], low=0, high=1, high_open=True,
-         help="dropout rate between layers, during training (default: %(default)s)")
+         help="dropout rate between layers and before the output layer, during training (default: %(default)s)")
     _add(parser, "--batch-size", type=int, default=defaults["batch_size"], low=1,
-         help="sequences per update (default: %(default)s)")
+         help=f"{'parallel streams of text' if unit == 'chars' else 'texts'} per update (default: %(default)s)")
     parser.add_argument("--solver", choices=sorted(SOLVERS), default=defaults["solver"],
                         help="optimizer (default: %(default)s)")
     _add(parser, "--learning-rate", type=float, default=defaults["learning_rate"], low=0, low_open=True,

@@ -1,6 +1,5 @@
 """RNNCharGenerator: a character-level language model that generates and scores text."""
 
-import time
 import warnings
 from numbers import Integral, Real
 
@@ -237,7 +236,8 @@ class RNNCharGenerator(BaseRNN):
         Continue from the previous fit's weights, optimizer state and random
         stream. A changed ``solver`` starts with fresh solver statistics.
     random_state : int, RandomState instance or None, default=None
-        Seeds initialisation, lane order and dropout.
+        Seeds initialisation, lane order, dropout and the early-stopping
+        split.
     verbose : int, default=0
         1 prints one line per epoch (losses in nats per character, time,
         characters per second and a short sample).
@@ -265,7 +265,8 @@ class RNNCharGenerator(BaseRNN):
     n_iter_ : int
         Epochs run by the last fit.
     t_ : int
-        Characters trained on, over all fits.
+        Characters trained on since the last fresh fit (it accumulates over
+        fits under `warm_start`).
 
     See Also
     --------
@@ -492,7 +493,6 @@ class RNNCharGenerator(BaseRNN):
             sample = "".join(self._continuation(params, spec, [], 40, 0.8, None, epoch, classes))
             return f", sample {sample!r}"
 
-        start = time.perf_counter()
         history = fit_epochs(
             params, optimizer, run_epoch, validation, max_iter=self.max_iter, tol=self.tol,
             n_iter_no_change=self.n_iter_no_change, verbose=self.verbose, name=type(self).__name__,
@@ -505,7 +505,6 @@ class RNNCharGenerator(BaseRNN):
         self._finish_training(
             params, optimizer, rng, history, counted["chars"], split_seed, validated=self.early_stopping
         )
-        self.fit_time_ = time.perf_counter() - start
         return self
 
     def _split(self, docs, seed):
@@ -573,6 +572,8 @@ class RNNCharGenerator(BaseRNN):
         Returns
         -------
         score : float
+            Mean natural log-probability per character (the end of each
+            document counted as one), at most 0.
         """
         check_is_fitted(self)
         docs = self._documents(X)
@@ -603,6 +604,16 @@ class RNNCharGenerator(BaseRNN):
         """``exp(-score(X))``: the model's average branching factor on ``X``.
 
         Characters the model was not trained on are left out, as by :meth:`score`.
+
+        Parameters
+        ----------
+        X : str or iterable of str
+            Held-out text.
+
+        Returns
+        -------
+        perplexity : float
+            At least 1; lower is better.
         """
         return float(np.exp(-self.score(X)))
 
@@ -623,6 +634,12 @@ class RNNCharGenerator(BaseRNN):
     def predict_log_proba(self, X):
         """Log-probabilities of the next character after each prefix in ``X``.
 
+        Parameters
+        ----------
+        X : str or iterable of str
+            Prefixes (a str is one prefix); each is read from the start of a
+            document.
+
         Returns
         -------
         log_proba : ndarray of shape (n_prefixes, n_classes)
@@ -636,8 +653,9 @@ class RNNCharGenerator(BaseRNN):
 
         Parameters
         ----------
-        X : iterable of str
-            Prefixes; each is read from the start of a document.
+        X : str or iterable of str
+            Prefixes (a str is one prefix); each is read from the start of a
+            document.
 
         Returns
         -------
@@ -647,7 +665,19 @@ class RNNCharGenerator(BaseRNN):
         return np.exp(self.predict_log_proba(X))
 
     def predict(self, X):
-        """Most likely next character after each prefix (``""``: the document ends)."""
+        """Most likely next character after each prefix.
+
+        Parameters
+        ----------
+        X : str or iterable of str
+            Prefixes (a str is one prefix); each is read from the start of a
+            document.
+
+        Returns
+        -------
+        chars : ndarray of shape (n_prefixes,)
+            Characters from ``classes_``; ``""`` where the document ends.
+        """
         best = self.predict_log_proba(X).argmax(axis=1)
         return self.classes_[best]
 
@@ -657,7 +687,18 @@ class RNNCharGenerator(BaseRNN):
         """Yield generated characters one at a time, for live output.
 
         Arguments are checked, and the prompt is read, before the first
-        character is asked for. Parameters are those of :meth:`generate`.
+        character is asked for.
+
+        Parameters
+        ----------
+        prompt, n_chars, temperature, top_k, random_state
+            As for :meth:`generate`.
+
+        Yields
+        ------
+        char : str
+            The next generated character; the iterator ends after `n_chars`
+            characters or where the model ends the document.
         """
         validate_parameter_constraints(
             _GENERATE_CONSTRAINTS,
