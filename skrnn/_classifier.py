@@ -22,7 +22,7 @@ from sklearn.utils.validation import (
 from ._base import SHARED_CONSTRAINTS, BaseRNN
 from ._core.network import POOLINGS, NetworkSpec, forward
 from ._core.recurrent import BUFFERS
-from ._sequences import INPUT_TYPES, TOKENIZERS, as_dtype, fit_sequences, read_sequences, set_input_state, truncate
+from ._sequences import INPUT_TYPES, TOKENIZERS, as_dtype, fit_sequences, read_sequences, set_input_state
 from ._training import fit_epochs, train_step
 
 # Work per forward pass at predict time, in rows x steps x hidden units, and
@@ -118,7 +118,8 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
         most this value; None disables clipping.
     max_len : int, default=None
         Keep only the first `max_len` steps of every sequence, at fit and at
-        predict; None keeps all.
+        predict; None keeps all. Sequences are read at that width, so it
+        bounds memory too: one long text does not pad every other.
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes in the loss, ``{label: weight}``. "balanced"
         uses ``n_samples / (n_classes * np.bincount(y))`` (computed with
@@ -161,7 +162,8 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
         The input type seen at fit.
     n_inputs_ : int
         Vocabulary size for text and token ids (including padding 0 and
-        unknown 1), else the number of features per step.
+        unknown 1; for token ids, the largest id in the steps read, the
+        first `max_len`, plus one), else the number of features per step.
     tokenizer_ : WordTokenizer or CharTokenizer
         The fitted tokenizer. Only for text input.
     n_features_in_ : int
@@ -380,18 +382,17 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
         # call leaves a fitted estimator as it was.
         resume = hasattr(self, "weights_") and (incremental or self.warm_start)
         if resume:
-            batch, lengths = read_sequences(self, X)
+            batch, lengths = read_sequences(self, X, max_len=self.max_len)
             input_state = {key: getattr(self, key) for key in ("input_type_", "n_inputs_")}
         else:
             batch, lengths, input_state = fit_sequences(
-                self, X, input_type=self.input_type, tokenizer=self.tokenizer
+                self, X, input_type=self.input_type, tokenizer=self.tokenizer, max_len=self.max_len
             )
         y = self._check_y(y)
         _check_same_length(batch, y)
         classes_ = self._check_classes(y, classes, resume=resume, incremental=incremental)
         y_codes = np.searchsorted(classes_, y)
         weights = self._sample_weights(batch, y, y_codes, classes_, sample_weight, incremental=incremental)
-        batch, lengths = truncate(batch, lengths, self.max_len)
         if input_state["input_type_"] == "numeric":
             batch = as_dtype(batch, self.dtype)
         spec = self._spec(input_state["input_type_"], input_state["n_inputs_"], len(classes_), fitted=False)
@@ -597,8 +598,7 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
 
     def _forward(self, X, *, pooled=False):
         check_is_fitted(self)
-        batch, lengths = read_sequences(self, X)
-        batch, lengths = truncate(batch, lengths, self.max_len)
+        batch, lengths = read_sequences(self, X, max_len=self.max_len)
         if self.input_type_ == "numeric":
             batch = as_dtype(batch, self.weights_["W_hy"].dtype)
         spec = self._spec(self.input_type_, self.n_inputs_, len(self.classes_))

@@ -211,3 +211,45 @@ def test_truncate_keeps_first_steps():
     assert batch.tolist() == [[0, 1], [4, 5]] and lengths.tolist() == [2, 1]
     same, _ = truncate(batch, lengths, None)
     assert same is batch
+
+
+LONG = 500  # steps of the one long sequence among short ones
+
+
+@pytest.mark.parametrize("X", [
+    ["a b c d"] * 5 + [" ".join(["w"] * LONG)],  # text
+    [np.array([2, 3, 4, 5])] * 4 + [np.array([0, 0, 0, 7]), np.full(LONG, 2)],  # token ids, ragged
+    np.r_[np.full((5, LONG), 0), np.full((1, LONG), 2)].astype(np.int64) + np.eye(6, LONG, dtype=np.int64),  # padded
+    [np.ones(4)] * 5 + [np.ones(LONG)],  # numeric, ragged
+    [np.ones((LONG, 2))] * 6,  # numeric, equal lengths
+    np.ones((6, LONG, 2)),  # numeric array
+], ids=["text", "token list", "token array", "numeric list", "numeric equal list", "numeric array"])
+def test_max_len_reads_only_the_steps_kept(X, monkeypatch):
+    # One long sequence padded every row to its length before max_len cut it (50,000 SMS and one
+    # 5,000-word text: 3 GB for predict_proba); now the batch is max_len wide from the start.
+    widths = []
+    monkeypatch.setattr("skrnn._sequences.TOKENIZE_CHUNK", 2)
+    est = Holder()
+    set_input_state(est, fit_sequences(est, X, tokenizer="word")[2])
+    full, full_lengths = read_sequences(est, X)
+    batch, lengths = read_sequences(est, X, max_len=3)
+    assert batch.shape[1] == 3 and full.shape[1] == LONG
+    expected, expected_lengths = truncate(full, full_lengths, 3)
+    np.testing.assert_array_equal(batch, expected)
+    np.testing.assert_array_equal(lengths, expected_lengths)
+    fitted, fitted_lengths, _ = fit_sequences(Holder(), X, tokenizer="word", max_len=3)
+    np.testing.assert_array_equal(fitted, expected)
+    np.testing.assert_array_equal(fitted_lengths, expected_lengths)
+    if isinstance(X[0], str):  # the text went through in chunks: only the long text's chunk was that wide
+        transform = est.tokenizer_.transform
+        monkeypatch.setattr(est.tokenizer_, "transform", lambda docs: widths.append(transform(docs).shape[1]) or
+                            transform(docs))
+        read_sequences(est, X, max_len=3)
+        assert sorted(widths) == [4, 4, LONG]
+
+
+def test_max_len_still_refuses_negative_ids_beyond_it():
+    with pytest.raises(ValueError, match="negative token id -1"):
+        check_token_ids([np.array([2, 3, -1])], max_len=2)
+    with pytest.raises(ValueError, match="negative token id -1"):
+        check_token_ids(np.array([[2, 3, -1]]), max_len=2)
