@@ -133,3 +133,19 @@ def test_sampler_higher_temperature_is_more_diverse():
     logits = random_logits(0, V=20)
     h = [entropy(frequencies(logits, 4000, temperature=t)) for t in (0.5, 1.0, 2.0)]
     assert h[0] < h[1] < h[2]
+
+
+class _ZeroExponentials:
+    """A generator whose exponential draws are all exactly 0, as float32 ones are once in 2**23."""
+
+    def standard_exponential(self, size, dtype):
+        return np.zeros(size, dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kwargs", [{}, {"temperature": 2.0}, {"top_k": 3}])
+def test_sampler_zero_exponential_does_not_pick_an_unlikely_token(dtype, kwargs):
+    # -log(0) = inf made every token's noise inf: argmax picked index 0, whose logit is 60 below the best
+    logits = np.array([-60.0, 0.0, -5.0, -7.0], dtype=dtype)
+    with np.errstate(all="raise"):  # and no divide-by-zero warning on the way
+        assert Sampler(_ZeroExponentials(), 4, dtype=dtype, **kwargs)(logits) == 1
