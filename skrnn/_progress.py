@@ -26,8 +26,13 @@ SPINNER = "|/-\\"
 BAR_WIDTH = 20
 
 
-def render(epoch, seconds, done=None, total=None, unit="items", tick=0):
-    """The status line: epoch, progress bar (when the total is known), throughput, time."""
+def render(epoch, seconds, done=None, total=None, unit="items", tick=0, trained=None):
+    """The status line: epoch, progress bar (when the total is known), throughput, time.
+
+    ``trained``: seconds the epoch's batches took, once they all have; what
+    follows (validation, the epoch line's sample) is not training, so the
+    throughput stays that of the batches and the line says the epoch is ending.
+    """
     if done is None:
         return f"{SPINNER[tick % len(SPINNER)]} epoch {epoch}, {seconds:.1f} s"
     parts = [f"epoch {epoch}"]
@@ -35,11 +40,13 @@ def render(epoch, seconds, done=None, total=None, unit="items", tick=0):
         fraction = min(done / total, 1.0)
         filled = int(round(fraction * BAR_WIDTH))
         parts.append(f"[{'#' * filled}{'-' * (BAR_WIDTH - filled)}] {fraction:4.0%}")
-        parts.append(f"{done:,}/{total:,} {unit}")
+    if trained is not None:  # in place of the count, which the full bar already says
+        parts.append(f"ending the epoch {SPINNER[tick % len(SPINNER)]}")
     else:
-        parts.append(f"{done:,} {unit}")
-    if seconds > 0:
-        parts.append(f"{done / seconds:,.0f} {unit}/s")
+        parts.append(f"{done:,}/{total:,} {unit}" if total else f"{done:,} {unit}")
+    busy = seconds if trained is None else trained
+    if busy > 0:
+        parts.append(f"{done / busy:,.0f} {unit}/s")
     parts.append(f"{seconds:.1f} s")
     return "  ".join(parts)
 
@@ -79,6 +86,7 @@ class TrainingProgress:
         self.epoch = 1
         self.done = None
         self.total = None
+        self.trained = None  # seconds of the epoch's batches, once the last one is done
         self._epoch_start = time.perf_counter()
         self._drawn = False
         self._at_line_start = True
@@ -91,6 +99,8 @@ class TrainingProgress:
     def update(self, done, total=None):
         """Items of the current epoch done so far (the batch hook's callback)."""
         self.done, self.total = int(done), (None if total is None else int(total))
+        if self.total and self.done >= self.total and self.trained is None:
+            self.trained = time.perf_counter() - self._epoch_start
 
     def __enter__(self):
         if not self.active:
@@ -125,7 +135,7 @@ class TrainingProgress:
             return
         self._tick += 1
         line = render(self.epoch, time.perf_counter() - self._epoch_start, self.done, self.total,
-                      self.unit, self._tick)
+                      self.unit, self._tick, self.trained)
         width = shutil.get_terminal_size(fallback=(80, 24)).columns - 1
         self.stream.write("\r\033[K" + line[:width])
         self.stream.flush()
@@ -142,5 +152,5 @@ class TrainingProgress:
             self._at_line_start = text.endswith("\n")
         if text.startswith("Epoch "):
             self.epoch += 1
-            self.done = self.total = None
+            self.done = self.total = self.trained = None
             self._epoch_start = time.perf_counter()

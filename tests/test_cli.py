@@ -523,6 +523,18 @@ def test_progress_render_shows_bar_and_throughput():
     assert line.startswith("epoch 3  [##########----------]  50%")
     assert "50/100 chars" in line and "25 chars/s" in line
     assert render(1, 1.5) == "| epoch 1, 1.5 s"
+    # after the last batch (validation, the epoch line's sample): the batches' throughput, not a falling one
+    ending = render(3, 8.0, 100, 100, "chars", trained=2.0)
+    assert ending.startswith("epoch 3  [####################] 100%  ending the epoch")
+    assert ending.endswith("  50 chars/s  8.0 s")
+
+
+def test_progress_keeps_the_batches_throughput_after_the_last_one():
+    progress = TrainingProgress(stream=_Terminal())
+    progress.update(50, 100)
+    assert progress.trained is None
+    progress.update(100, 100)
+    assert progress.trained is not None and progress.trained >= 0
 
 
 # -- moved unchanged from tests/test_main.py ------------------------------------
