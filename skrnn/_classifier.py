@@ -118,8 +118,8 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
         most this value; None disables clipping.
     max_len : int, default=None
         Keep only the first `max_len` steps of every sequence, at fit and at
-        predict; None keeps all. Sequences are read at that width, so it
-        bounds memory too: one long text does not pad every other.
+        predict; None keeps all. It bounds the time and memory that very
+        long sequences take.
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes in the loss, ``{label: weight}``. "balanced"
         uses ``n_samples / (n_classes * np.bincount(y))`` (computed with

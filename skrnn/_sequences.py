@@ -13,6 +13,11 @@ input_type  accepted ``X``                            batch
             (T_i,) or (T_i, D) arrays
 ==========  ========================================  ===========================
 
+Text and lists come back as a ``Ragged`` batch, which keeps the sequences
+back to back and pads only the rows asked for (``batch[rows, :steps]``): one
+long sequence among many short ones would otherwise pad every row to its
+length. Arrays, padded by the caller, come back as arrays.
+
 ``lengths`` (N,) counts each row's real steps: the index of the last non-zero
 id plus one for token ids, each array's length for a list of numeric
 sequences (equal lengths or not), and every step of a padded numeric array,
@@ -196,6 +201,58 @@ def _check_numbers(X, name):
         ) from None
 
 
+class Ragged:
+    """Sequences of different lengths stored back to back: a padded batch without its padding.
+
+    values   (total steps, ...) every sequence's steps, one sequence after the other
+    lengths  (N,) steps of each sequence
+
+    Read as the estimators read a padded (N, T, ...) batch, of which it has
+    ``shape``, ``dtype`` and ``len``: ``batch[rows, :steps]`` is the padded
+    array of those rows, ``steps`` wide; ``batch[rows]`` a Ragged of them.
+    A padded array of every row is as wide as the longest sequence, so a few
+    long ones among many short multiply its size; a minibatch's is only as
+    wide as its own longest.
+    """
+
+    def __init__(self, values, lengths):
+        self.values = values
+        self.lengths = np.asarray(lengths, dtype=np.intp)
+        self.starts = np.cumsum(self.lengths) - self.lengths
+        self.shape = (len(self.lengths), int(self.lengths.max(initial=0))) + values.shape[1:]
+        self.dtype = values.dtype
+        self.ndim = len(self.shape)
+
+    def __len__(self):
+        return len(self.lengths)
+
+    def _steps(self, rows, width):
+        """Indices into ``values`` of the first ``width`` steps of ``rows``, row after row."""
+        kept = np.minimum(self.lengths[rows], width)
+        offsets = np.arange(kept.sum()) - np.repeat(np.cumsum(kept) - kept, kept)
+        return np.repeat(self.starts[rows], kept) + offsets, kept
+
+    def __getitem__(self, key):
+        rows, steps = key if isinstance(key, tuple) else (key, None)
+        rows = np.arange(len(self))[rows]
+        if steps is None:
+            index, kept = self._steps(rows, self.shape[1])
+            return Ragged(self.values[index], kept)
+        width = len(range(*steps.indices(self.shape[1])))
+        index, kept = self._steps(rows, width)
+        out = np.zeros((len(rows), width) + self.values.shape[1:], dtype=self.dtype)
+        out[np.arange(width) < kept[:, None]] = self.values[index]
+        return out
+
+    def __array__(self, dtype=None, copy=None):
+        out = self[:, :]
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+    def with_values(self, values):
+        """The same sequences with other values (one per step, as ``values``)."""
+        return Ragged(values, self.lengths)
+
+
 def token_lengths(ids):
     """(N, T) right-padded ids -> (N,) intp lengths: the index of the last non-zero id plus one."""
     if ids.shape[1] == 0:
@@ -224,6 +281,11 @@ def _plain_integer_frame(X, name):
     return X.to_numpy(dtype=np.result_type(*(getattr(dtype, "numpy_dtype", dtype) for dtype in dtypes)))
 
 
+def _values(batch):
+    """The steps' values of a batch, padded (an array) or not (a Ragged)."""
+    return batch.values if isinstance(batch, Ragged) else batch
+
+
 def _width(lengths, max_len):
     """Steps of the padded batch: the longest sequence, at most ``max_len``."""
     longest = int(lengths.max(initial=0))
@@ -240,11 +302,10 @@ def check_token_ids(X, *, name="X", max_len=None):
 
     X        (N, T) integer array right-padded with 0, or a list of 1-D integer
              sequences of any lengths
-    max_len  keep the first ``max_len`` steps (None: all); the batch is built
-             at that width, so one long outlier does not pad every row
-    Returns ids (N, T) intp and lengths (N,) intp. Raises ValueError for
-    negative ids (anywhere), wrong dimensions or no samples; TypeError for
-    non-integers.
+    max_len  keep the first ``max_len`` steps (None: all), cut before any copy
+    Returns ids, (N, T) intp for an array and a Ragged of intp for a list, and
+    lengths (N,) intp. Raises ValueError for negative ids (anywhere), wrong
+    dimensions or no samples; TypeError for non-integers.
     """
     if _is_ragged(X):
         rows = [np.asarray(row) for row in X]
@@ -255,13 +316,20 @@ def check_token_ids(X, *, name="X", max_len=None):
                 raise TypeError(f"{name}[{i}] has dtype {row.dtype}, but {_TOKEN_HINT}.")
             _negative_id(row, name)
         width = _width(np.array([row.size for row in rows], dtype=np.intp), max_len)
-        ids = np.zeros((len(rows), width), dtype=np.intp)
+        cut = [row[:width] for row in rows]
+        sizes = np.array([row.size for row in cut], dtype=np.intp)
+        values = np.concatenate(cut + [np.zeros(0, np.intp)]).astype(np.intp, copy=False)
+        row_of = np.repeat(np.arange(len(rows)), sizes)
+        step = np.arange(values.size) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+        # A row ends at its last non-zero id (trailing zeros are padding), or fills the width when
+        # real steps follow the cut.
+        lengths = np.zeros(len(rows), dtype=np.intp)
+        real = values != PAD_ID
+        np.maximum.at(lengths, row_of[real], step[real] + 1)
         for i, row in enumerate(rows):
-            ids[i, : min(row.size, width)] = row[:width]
-        lengths = token_lengths(ids)  # a trailing 0 inside a row is padding too
-        for i, row in enumerate(rows):
-            if row.size > width and row[width - 1 :].any():  # real steps after the cut: the row fills the width
+            if row.size > width and row[width - 1 :].any():
                 lengths[i] = width
+        ids = Ragged(values[step < lengths[row_of]], lengths)
     else:
         X = _plain_integer_frame(X, name)
         ids = check_array(
@@ -284,7 +352,7 @@ def check_token_ids(X, *, name="X", max_len=None):
         lengths = token_lengths(ids)
         ids = ids[:, :max_len].astype(np.intp, copy=False)  # the copy, if any, only of the steps kept
         lengths = np.minimum(lengths, ids.shape[1])
-    if ids.shape[0] == 0:
+    if len(ids) == 0:
         raise ValueError(f"{name} holds 0 samples; at least 1 is required.")
     return ids, lengths
 
@@ -292,9 +360,9 @@ def check_token_ids(X, *, name="X", max_len=None):
 def check_ragged(X, *, name="X", max_len=None):
     """Validate a list of numeric sequences of different lengths -> (batch, lengths).
 
-    Each item is (T_i,) (one feature per step) or (T_i, D). Returns batch
-    (N, min(max T_i, max_len), D) float64 right-padded with 0 and lengths
-    (N,) intp, each at most ``max_len`` (None: no limit).
+    Each item is (T_i,) (one feature per step) or (T_i, D). Returns batch, a
+    float64 Ragged of (N, max T_i, D) (an array when all lengths agree), and
+    lengths (N,) intp, each cut to ``max_len`` (None: no limit).
     """
     try:  # equal lengths: one conversion and one check, not one per sequence (10x faster)
         stacked = np.asarray(X)
@@ -331,12 +399,9 @@ def check_ragged(X, *, name="X", max_len=None):
     widths = sorted({row.shape[1] for row in rows})
     if len(widths) > 1:
         raise ValueError(f"The sequences in {name} have different numbers of features per step: {widths}.")
-    lengths = np.array([row.shape[0] for row in rows], dtype=np.intp)
-    width = _width(lengths, max_len)
-    batch = np.zeros((len(rows), width, widths[0]))
-    for i, row in enumerate(rows):
-        batch[i, : min(row.shape[0], width)] = row[:width]
-    return batch, np.minimum(lengths, width)
+    lengths = np.array([len(row) for row in rows], dtype=np.intp)
+    lengths = np.minimum(lengths, _width(lengths, max_len))
+    return Ragged(np.concatenate([row[:n] for row, n in zip(rows, lengths)]), lengths), lengths
 
 
 def _check_numeric_array(estimator, X, *, reset, name):
@@ -372,34 +437,31 @@ def _check_numeric_array(estimator, X, *, reset, name):
     return X, np.full(X.shape[0], X.shape[1], dtype=np.intp)
 
 
-# Documents per tokenizer call when max_len is set: each call pads to its own longest document.
+# Documents per tokenizer call: each call pads its output to its own longest document.
 TOKENIZE_CHUNK = 1024
 
 
 def _tokenize(tokenizer, docs, max_len):
-    """``tokenizer.transform(docs)``, its first ``max_len`` columns, as intp.
+    """``tokenizer.transform(docs)``, its first ``max_len`` columns, as a Ragged of intp ids.
 
-    With ``max_len``, the documents go through in chunks, so that one long
-    document pads only its chunk (measured: one 5,000-word text among 50,000
-    SMS took predict_proba from 304 MB to 3 GB, read whole then truncated).
+    The documents go through in chunks, so that one long document pads only
+    its chunk (one 5,000-word text among 50,000 SMS took predict_proba to
+    3.2 GB when the tokenizer padded all of them at once).
     """
-    if max_len is None:
-        return tokenizer.transform(docs).astype(np.intp, copy=False)
-    chunks = (docs[i : i + TOKENIZE_CHUNK] for i in range(0, len(docs), TOKENIZE_CHUNK))
-    parts = [tokenizer.transform(chunk)[:, :max_len] for chunk in chunks]
-    ids = np.zeros((len(docs), max((part.shape[1] for part in parts), default=0)), dtype=np.intp)
-    row = 0
-    for part in parts:
-        ids[row : row + len(part), : part.shape[1]] = part
-        row += len(part)
-    return ids
+    values, lengths = [], []
+    for i in range(0, len(docs), TOKENIZE_CHUNK):
+        ids = tokenizer.transform(docs[i : i + TOKENIZE_CHUNK])[:, :max_len]
+        n = token_lengths(ids)
+        values.append(ids[np.arange(ids.shape[1]) < n[:, None]])  # row after row, without the padding
+        lengths.append(n)
+    return Ragged(np.concatenate(values).astype(np.intp, copy=False), np.concatenate(lengths))
 
 
 def _read(estimator, X, kind, *, reset, tokenizer, name, max_len):
     if kind == "text":
         _check_ndim_text(X, name)
         ids = _tokenize(tokenizer, check_documents(X, name=name), max_len)
-        return ids, token_lengths(ids)
+        return ids, ids.lengths
     if kind == "tokens":
         return check_token_ids(X, name=name, max_len=max_len)
     if _is_sequence_list(X):
@@ -431,19 +493,15 @@ def fit_sequences(estimator, X, *, input_type="auto", tokenizer="word", max_len=
         _check_ndim_text(X, name)
         docs = check_documents(X, name=name)
         fitted = clone(TOKENIZERS[tokenizer]() if isinstance(tokenizer, str) else tokenizer)
-        if max_len is None:
-            ids = fitted.fit_transform(docs)  # tokenizes once
-        else:
-            fitted.fit(docs)
-            ids = _tokenize(fitted, docs, max_len)
+        fitted.fit(docs)
         if not hasattr(fitted, "n_tokens_"):  # the vocabulary size sizes the embedding
             raise TypeError(
                 f"tokenizer={tokenizer!r} must turn texts into token ids and, once fitted, give the size of its "
                 "vocabulary as n_tokens_, as WordTokenizer and CharTokenizer do."
             )
-        ids = ids.astype(np.intp, copy=False)
+        ids = _tokenize(fitted, docs, max_len)
         state.update(tokenizer_=fitted, n_inputs_=int(fitted.n_tokens_))
-        return ids, token_lengths(ids), state
+        return ids, ids.lengths, state
     # validate_data sets (or deletes) n_features_in_ and feature_names_in_ on
     # the estimator: collect what it sets, then put the old values back.
     saved = {key: vars(estimator)[key] for key in _ARRAY_ATTRIBUTES if key in vars(estimator)}
@@ -455,7 +513,7 @@ def fit_sequences(estimator, X, *, input_type="auto", tokenizer="word", max_len=
             vars(estimator).pop(key, None)
         vars(estimator).update(saved)
     if kind == "tokens":
-        state["n_inputs_"] = max(int(batch.max(initial=0)) + 1, UNK_ID + 1)
+        state["n_inputs_"] = max(int(_values(batch).max(initial=0)) + 1, UNK_ID + 1)
     else:
         state["n_inputs_"] = int(batch.shape[2])
     return batch, lengths, state
@@ -499,7 +557,8 @@ def read_sequences(estimator, X, *, max_len=None, name="X"):
     tokenizer = getattr(estimator, "tokenizer_", None)
     batch, lengths = _read(estimator, X, fitted, reset=False, tokenizer=tokenizer, name=name, max_len=max_len)
     if fitted == "tokens":
-        batch = np.where(batch < estimator.n_inputs_, batch, UNK_ID)
+        known = np.where(_values(batch) < estimator.n_inputs_, _values(batch), UNK_ID)
+        batch = batch.with_values(known) if isinstance(batch, Ragged) else known
     elif fitted == "numeric" and batch.shape[2] != estimator.n_inputs_:
         raise ValueError(
             f"{name} has {batch.shape[2]} features per step, but {type(estimator).__name__} is expecting "
@@ -514,6 +573,8 @@ def as_dtype(batch, dtype, *, name="X"):
     Cast, they would become inf, and inf - inf inside the network NaN: a
     fit would end as diverged, a prediction in NaN probabilities.
     """
+    if isinstance(batch, Ragged):
+        return batch.with_values(as_dtype(batch.values, dtype, name=name))
     dtype = np.dtype(dtype)
     if batch.dtype.itemsize > dtype.itemsize and batch.size:
         limit = float(np.finfo(dtype).max)

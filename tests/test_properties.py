@@ -87,6 +87,7 @@ def padded(rows, extra):
 def logits_with_garbage_in_padding(model, X, garbage):
     """Logits of ``X``, and of the same batch with its padded positions overwritten by ``garbage``."""
     batch, lengths = read_sequences(model, X)
+    batch = np.asarray(batch)  # padded, whatever form X was read into
     spec = model._spec(model.input_type_, model.n_inputs_, len(model.classes_))
     clean = _predict(model.weights_, spec, batch, lengths)
     padding = np.arange(batch.shape[1]) >= lengths[:, None]  # (N, T)

@@ -7,6 +7,7 @@ from scipy import sparse
 from sklearn.base import BaseEstimator
 
 from skrnn._sequences import (
+    Ragged,
     check_ragged,
     check_token_ids,
     fit_sequences,
@@ -108,7 +109,7 @@ def test_check_token_ids_errors_name_argument(X, error, match):
 def test_check_ragged_pads_and_counts_steps():
     batch, lengths = check_ragged([np.ones(3), np.full(1, 2.0)])
     assert batch.shape == (2, 3, 1)
-    np.testing.assert_array_equal(batch[:, :, 0], [[1, 1, 1], [2, 0, 0]])
+    np.testing.assert_array_equal(np.asarray(batch)[:, :, 0], [[1, 1, 1], [2, 0, 0]])
     np.testing.assert_array_equal(lengths, [3, 1])
 
 
@@ -253,3 +254,34 @@ def test_max_len_still_refuses_negative_ids_beyond_it():
         check_token_ids([np.array([2, 3, -1])], max_len=2)
     with pytest.raises(ValueError, match="negative token id -1"):
         check_token_ids(np.array([[2, 3, -1]]), max_len=2)
+
+
+@pytest.mark.parametrize("features", [(), (2,)])
+def test_ragged_reads_as_the_padded_batch(features):
+    rng = np.random.default_rng(0)
+    lengths = np.array([3, 0, 5, 1, 5])
+    ragged = Ragged(rng.normal(size=(lengths.sum(), *features)), lengths)
+    dense = np.asarray(ragged)
+    assert dense.shape == ragged.shape == (5, 5, *features) and len(ragged) == 5
+    assert (dense[np.arange(5) >= lengths[:, None]] == 0).all()  # padded with 0
+    for rows in (np.array([4, 0, 2]), np.array([1]), np.arange(5)[::-1], slice(1, 4)):
+        for steps in (slice(None), slice(None, 2), slice(None, 7)):
+            np.testing.assert_array_equal(ragged[rows, steps], dense[rows, steps])
+        subset = ragged[rows]
+        assert isinstance(subset, Ragged)
+        np.testing.assert_array_equal(np.asarray(subset), dense[rows][:, : subset.shape[1]])
+
+
+@pytest.mark.parametrize("X", [
+    ["a b"] * 50 + [" ".join(["w"] * LONG)],  # text
+    [np.array([2, 3])] * 50 + [np.full(LONG, 2)],  # token ids
+    [np.ones(2)] * 50 + [np.ones(LONG)],  # numeric
+], ids=["text", "token list", "numeric list"])
+def test_sequences_of_different_lengths_are_stored_without_padding(X):
+    # One long sequence padded every other to its length: 50,000 SMS and one 5,000-word text took 3 GB
+    est = Holder()
+    set_input_state(est, fit_sequences(est, X, tokenizer="word")[2])
+    batch, lengths = read_sequences(est, X)
+    assert isinstance(batch, Ragged) and batch.shape[:2] == (51, LONG)
+    assert len(batch.values) == lengths.sum() == 50 * 2 + LONG
+    assert batch[np.arange(50), :2].shape[:2] == (50, 2)  # a minibatch is only as wide as its longest
