@@ -42,6 +42,18 @@ SHARED_CONSTRAINTS = {
 }
 
 
+
+def python_number(value):
+    """``value`` as a Python int or float when it is a NumPy scalar, else as it is.
+
+    A search hands parameters over as NumPy scalars (``randint``, arrays of
+    values): np.int8(8) * 50 overflows (a fit ran no minibatch), an unsigned
+    one turns ``-(-n // k)`` into an OverflowError, and an np.float64 makes
+    float32 arithmetic float64 (NumPy 2's promotion). Python numbers do none
+    of that.
+    """
+    return value.item() if isinstance(value, np.generic) else value
+
 class VersionStampMixin:
     """Stamp pickles with the skrnn version and warn when loading another one.
 
@@ -91,7 +103,9 @@ class BaseRNN(VersionStampMixin, BaseEstimator):
         """{name: value} of ``_ARCHITECTURE``: as fitted, or as set now (for fitting,
         and for models pickled before the fitted copy existed)."""
         saved = getattr(self, "_fitted_architecture", None) if fitted else None
-        return dict(saved) if saved is not None else {name: getattr(self, name) for name in self._ARCHITECTURE}
+        if saved is not None:
+            return dict(saved)
+        return {name: python_number(getattr(self, name)) for name in self._ARCHITECTURE}
 
     def _is_warm(self):
         return self.warm_start and hasattr(self, "weights_")
@@ -143,8 +157,8 @@ class BaseRNN(VersionStampMixin, BaseEstimator):
                     f"don't fit in memory.{hint}"
                 ) from exc
         optimizer = make_optimizer(
-            self.solver, params, learning_rate=self.learning_rate, momentum=self.momentum,
-            beta_1=self.beta_1, beta_2=self.beta_2,
+            self.solver, params, learning_rate=python_number(self.learning_rate),
+            momentum=python_number(self.momentum), beta_1=python_number(self.beta_1), beta_2=python_number(self.beta_2),
         )
         state = getattr(self, "_optimizer_state", None) if self._is_warm() else None
         # After set_params(solver=...) the saved statistics are another solver's

@@ -19,7 +19,7 @@ from sklearn.utils.validation import (
     column_or_1d,
 )
 
-from ._base import SHARED_CONSTRAINTS, BaseRNN
+from ._base import SHARED_CONSTRAINTS, BaseRNN, python_number
 from ._core.network import POOLINGS, NetworkSpec, forward
 from ._core.recurrent import BUFFERS
 from ._sequences import INPUT_TYPES, TOKENIZERS, as_dtype, fit_sequences, read_sequences, set_input_state
@@ -382,11 +382,11 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
         # call leaves a fitted estimator as it was.
         resume = hasattr(self, "weights_") and (incremental or self.warm_start)
         if resume:
-            batch, lengths = read_sequences(self, X, max_len=self.max_len)
+            batch, lengths = read_sequences(self, X, max_len=python_number(self.max_len))
             input_state = {key: getattr(self, key) for key in ("input_type_", "n_inputs_")}
         else:
             batch, lengths, input_state = fit_sequences(
-                self, X, input_type=self.input_type, tokenizer=self.tokenizer, max_len=self.max_len
+                self, X, input_type=self.input_type, tokenizer=self.tokenizer, max_len=python_number(self.max_len)
             )
         y = self._check_y(y)
         _check_same_length(batch, y)
@@ -403,17 +403,20 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
             split_seed = self._split_seed(rng) if self.early_stopping and not incremental else None
             train, validation = self._split(weights, y_codes, split_seed)
             seen = [0]
+            batch_size, alpha, clip_norm, dropout = map(
+                python_number, (self.batch_size, self.alpha, self.clip_norm, self.dropout)
+            )
 
             def run_epoch(stop):
                 total_loss = total_weight = 0.0
                 n_seen = 0
-                for rows in _minibatches(train, lengths, self.batch_size, rng if self.shuffle else None):
+                for rows in _minibatches(train, lengths, batch_size, rng if self.shuffle else None):
                     if stop.requested:
                         break
                     steps = max(int(lengths[rows].max()), 1)  # trim the batch's padding
                     loss, _ = train_step(
                         params, spec, optimizer, batch[rows, :steps], lengths[rows], y_codes[rows],
-                        weights[rows], alpha=self.alpha, clip_norm=self.clip_norm, dropout=self.dropout, rng=rng,
+                        weights[rows], alpha=alpha, clip_norm=clip_norm, dropout=dropout, rng=rng,
                     )
                     batch_weight = float(weights[rows].sum())
                     total_loss += loss * batch_weight
@@ -598,7 +601,7 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
 
     def _forward(self, X, *, pooled=False):
         check_is_fitted(self)
-        batch, lengths = read_sequences(self, X, max_len=self.max_len)
+        batch, lengths = read_sequences(self, X, max_len=python_number(self.max_len))
         if self.input_type_ == "numeric":
             batch = as_dtype(batch, self.weights_["W_hy"].dtype)
         spec = self._spec(self.input_type_, self.n_inputs_, len(self.classes_))

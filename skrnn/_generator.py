@@ -9,7 +9,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, validate_parameter_constraints
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import SHARED_CONSTRAINTS, BaseRNN
+from ._base import SHARED_CONSTRAINTS, BaseRNN, python_number
 from ._core.losses import softmax_cross_entropy
 from ._core.network import NetworkSpec, TokenStepper, forward
 from ._core.sampling import Sampler, log_softmax
@@ -455,24 +455,27 @@ class RNNCharGenerator(BaseRNN):
         counted = {"chars": 0}
 
         chars_per_pass = sum(len(s) - 1 for s in seqs)
+        batch_size, seq_length, alpha, clip_norm, dropout = map(
+            python_number, (self.batch_size, self.seq_length, self.alpha, self.clip_norm, self.dropout)
+        )
 
         def run_epoch(stop):
             total, n_chars, n_updates = 0.0, 0, 0
             epoch_chars = None
             while n_updates < MIN_UPDATES_PER_EPOCH and not stop.requested:
                 order = rng.permutation(len(seqs))
-                lanes = _segments([seqs[i] for i in order], self.batch_size, self.seq_length)
+                lanes = _segments([seqs[i] for i in order], batch_size, seq_length)
                 if epoch_chars is None:
-                    passes = -(-MIN_UPDATES_PER_EPOCH // _n_ticks(lanes, self.seq_length))
+                    passes = -(-MIN_UPDATES_PER_EPOCH // _n_ticks(lanes, seq_length))
                     epoch_chars = passes * chars_per_pass
                 shuffled = [seqs[i] for i in order]
                 states = None
-                for X_t, targets, lengths, starts, _ in _ticks(shuffled, lanes, self.seq_length):
+                for X_t, targets, lengths, starts, _ in _ticks(shuffled, lanes, seq_length):
                     weights = _step_weights(lengths, X_t.shape[1], params["W_hy"].dtype)
                     state0 = None if states is None else _reset_rows(states, starts)
                     loss, states = train_step(
                         params, spec, optimizer, X_t, lengths, targets, weights, state0,
-                        alpha=self.alpha, clip_norm=self.clip_norm, dropout=self.dropout, rng=rng,
+                        alpha=alpha, clip_norm=clip_norm, dropout=dropout, rng=rng,
                     )
                     real = int(lengths.sum())
                     total += loss * real
@@ -532,7 +535,7 @@ class RNNCharGenerator(BaseRNN):
 
     def _inference_lanes(self, seqs):
         pieces = sorted(((s, 0, len(seq) - 1) for s, seq in enumerate(seqs)), key=lambda p: -(p[2] - p[1]))
-        return _deal(pieces, max(self.batch_size, 64))
+        return _deal(pieces, max(python_number(self.batch_size), 64))
 
     def _mean_log_likelihood(self, params, spec, seqs):
         """Mean log-probability per predicted character, END included (nats)."""

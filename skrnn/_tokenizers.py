@@ -28,7 +28,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import VersionStampMixin
+from ._base import VersionStampMixin, python_number
 
 PAD_ID = 0
 UNK_ID = 1
@@ -262,7 +262,7 @@ class _BaseTokenizer(VersionStampMixin, TransformerMixin, BaseEstimator, auto_wr
         docs = check_documents(X, name="X")
         stream, lengths = self._split(docs)
         self._build_vocabulary(stream)
-        return _pad(self._lookup(stream), lengths, self.max_len, self.truncation)
+        return _pad(self._lookup(stream), lengths, python_number(self.max_len), self.truncation)
 
     def transform(self, X):
         """Map each document to a right-padded row of token ids.
@@ -281,7 +281,7 @@ class _BaseTokenizer(VersionStampMixin, TransformerMixin, BaseEstimator, auto_wr
         check_is_fitted(self)
         docs = check_documents(X, name="X", ensure_min_samples=0)
         stream, lengths = self._split(docs)
-        return _pad(self._lookup(stream), lengths, self.max_len, self.truncation)
+        return _pad(self._lookup(stream), lengths, python_number(self.max_len), self.truncation)
 
     def inverse_transform(self, X):
         """Map rows of token ids back to text.

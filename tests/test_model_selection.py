@@ -148,3 +148,30 @@ def test_search_nested_tokenizer_parameter_in_pipeline():
     assert best.named_steps["rnnsequenceclassifier"].n_inputs_ == n_tokens
     if max_tokens is not None:
         assert n_tokens == max_tokens + 2
+
+
+def _weights(model):
+    return {name: value.copy() for name, value in model.weights_.items()}
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("to_numpy", [np.int8, np.uint64, np.float64], ids=["int8", "uint64", "float64"])
+def test_search_numpy_scalar_parameters_train_as_python_numbers(to_numpy):
+    # Searches hand NumPy scalars over (randint, arrays of values): np.int8 batch_size * 50 overflowed
+    # and the fit ran no minibatch, unsigned ones raised OverflowError in the generator, np.float64
+    # betas made float32 arithmetic float64.
+    texts, labels = ["good", "not good", "bad", "not bad"] * 4, [1, 0, 0, 1] * 4
+    ints = {"batch_size": 8, "hidden_size": 4, "max_len": 3}
+    floats = {"beta_1": 0.9, "beta_2": 0.999, "momentum": 0.9, "alpha": 3e-4, "learning_rate": 0.01}
+    chosen = ints if to_numpy is not np.float64 else floats
+    numpy = {name: to_numpy(value) for name, value in chosen.items()}
+    for make, X, y in [(RNNSequenceClassifier, texts, labels), (RNNCharGenerator, texts, None)]:
+        own = {k: v for k, v in chosen.items() if k in make().get_params()}
+        model = make(max_iter=1, random_state=0, **{k: numpy[k] for k in own}).fit(X, *([y] if y else []))
+        reference = make(max_iter=1, random_state=0, **own).fit(X, *([y] if y else []))
+        assert model.t_ == reference.t_ > 0
+        for name, value in _weights(reference).items():
+            np.testing.assert_array_equal(model.weights_[name], value, err_msg=f"{make.__name__} {name}")
+    if to_numpy is not np.float64:
+        tokenizer = WordTokenizer(max_len=to_numpy(3))
+        np.testing.assert_array_equal(tokenizer.fit_transform(texts), WordTokenizer(max_len=3).fit_transform(texts))
