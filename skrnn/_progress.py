@@ -99,8 +99,11 @@ class TrainingProgress:
     def update(self, done, total=None):
         """Items of the current epoch done so far (the batch hook's callback)."""
         self.done, self.total = int(done), (None if total is None else int(total))
-        if self.total and self.done >= self.total and self.trained is None:
+        # The generator's total is an estimate: a batch beyond it means the epoch is still training.
+        if self.total and self.done == self.total:
             self.trained = time.perf_counter() - self._epoch_start
+        else:
+            self.trained = None
 
     def __enter__(self):
         if not self.active:

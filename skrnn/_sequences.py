@@ -39,7 +39,7 @@ from scipy import sparse
 from sklearn.base import clone
 from sklearn.utils.validation import check_array, validate_data
 
-from ._tokenizers import PAD_ID, UNK_ID, CharTokenizer, WordTokenizer, check_documents
+from ._tokenizers import PAD_ID, UNK_ID, CharTokenizer, WordTokenizer, _BaseTokenizer, check_documents
 
 INPUT_TYPES = ("text", "tokens", "numeric")
 TOKENIZERS = {"word": WordTokenizer, "char": CharTokenizer}
@@ -210,6 +210,8 @@ class Ragged:
     Read as the estimators read a padded (N, T, ...) batch, of which it has
     ``shape``, ``dtype`` and ``len``: ``batch[rows, :steps]`` is the padded
     array of those rows, ``steps`` wide; ``batch[rows]`` a Ragged of them.
+    ``rows`` is a slice, or an array or list of row numbers or booleans; no
+    other indexing is supported (it raises).
     A padded array of every row is as wide as the longest sequence, so a few
     long ones among many short multiply its size; a minibatch's is only as
     wide as its own longest.
@@ -232,9 +234,25 @@ class Ragged:
         offsets = np.arange(kept.sum()) - np.repeat(np.cumsum(kept) - kept, kept)
         return np.repeat(self.starts[rows], kept) + offsets, kept
 
+    def _rows(self, rows):
+        """Row numbers (intp) of ``rows``; each call of a minibatch, so never O(N) for a few rows."""
+        if isinstance(rows, slice):
+            return np.arange(*rows.indices(len(self)))
+        rows = np.asarray(rows)
+        if rows.ndim == 1 and rows.size == 0:
+            return np.zeros(0, dtype=np.intp)
+        if rows.dtype == bool:
+            return np.flatnonzero(rows)
+        if rows.ndim != 1 or rows.dtype.kind not in "iu":
+            raise IndexError(f"Ragged rows are a slice or a 1-D array of row numbers or booleans, got {rows!r}")
+        return np.where(rows < 0, rows + len(self), rows).astype(np.intp, copy=False)
+
     def __getitem__(self, key):
         rows, steps = key if isinstance(key, tuple) else (key, None)
-        rows = np.arange(len(self))[rows]
+        if steps is not None and (not isinstance(steps, slice) or steps.start not in (None, 0)
+                                  or steps.step not in (None, 1)):
+            raise IndexError(f"Ragged steps are a slice from the first step, ':n', got {steps!r}")
+        rows = self._rows(rows)
         if steps is None:
             index, kept = self._steps(rows, self.shape[1])
             return Ragged(self.values[index], kept)
@@ -292,6 +310,13 @@ def _width(lengths, max_len):
     return longest if max_len is None else min(longest, max_len)
 
 
+def _too_large_id(ids, name):
+    if ids.dtype.kind == "u" and ids.size and ids.max() > np.iinfo(np.intp).max:  # intp would wrap it to < 0
+        raise ValueError(
+            f"{name} holds the token id {int(ids.max())}, beyond the largest id {np.iinfo(np.intp).max}."
+        )
+
+
 def _negative_id(ids, name):
     if ids.size and ids.min() < 0:
         raise ValueError(f"{name} holds the negative token id {int(ids.min())}; {_TOKEN_HINT}.")
@@ -314,11 +339,13 @@ def check_token_ids(X, *, name="X", max_len=None):
                 raise ValueError(f"{name}[{i}] has {row.ndim} dimension(s); each sequence of token ids must be 1-D.")
             if row.size and row.dtype.kind not in "iu":
                 raise TypeError(f"{name}[{i}] has dtype {row.dtype}, but {_TOKEN_HINT}.")
+            _too_large_id(row, name)
             _negative_id(row, name)
         width = _width(np.array([row.size for row in rows], dtype=np.intp), max_len)
-        cut = [row[:width] for row in rows]
+        # intp row by row: uint64 rows concatenated with int64 ones would go through float64
+        cut = [row[:width].astype(np.intp, copy=False) for row in rows]
         sizes = np.array([row.size for row in cut], dtype=np.intp)
-        values = np.concatenate(cut + [np.zeros(0, np.intp)]).astype(np.intp, copy=False)
+        values = np.concatenate(cut + [np.zeros(0, np.intp)])
         row_of = np.repeat(np.arange(len(rows)), sizes)
         step = np.arange(values.size) - np.repeat(np.cumsum(sizes) - sizes, sizes)
         # A row ends at its last non-zero id (trailing zeros are padding), or fills the width when
@@ -344,10 +371,7 @@ def check_token_ids(X, *, name="X", max_len=None):
             raise TypeError(
                 f"{name} has dtype {ids.dtype}, but {_TOKEN_HINT}; for numbers set input_type='numeric'."
             )
-        if ids.dtype.kind == "u" and ids.size and ids.max() > np.iinfo(np.intp).max:
-            # astype would wrap it around to a negative id
-            largest = np.iinfo(np.intp).max
-            raise ValueError(f"{name} holds the token id {int(ids.max())}, beyond the largest id {largest}.")
+        _too_large_id(ids, name)
         _negative_id(ids, name)
         lengths = token_lengths(ids)
         ids = ids[:, :max_len].astype(np.intp, copy=False)  # the copy, if any, only of the steps kept
@@ -441,13 +465,26 @@ def _check_numeric_array(estimator, X, *, reset, name):
 TOKENIZE_CHUNK = 1024
 
 
-def _tokenize(tokenizer, docs, max_len):
+def _tokenize(tokenizer, docs, max_len, *, fit=False):
     """``tokenizer.transform(docs)``, its first ``max_len`` columns, as a Ragged of intp ids.
 
-    The documents go through in chunks, so that one long document pads only
+    ``fit=True`` fits the tokenizer first. skrnn's tokenizers without a
+    ``max_len`` of their own give their ids unpadded, from one tokenization
+    (fit then transform tokenized the training text twice). Other tokenizers
+    go through in chunks of documents, so that one long document pads only
     its chunk (one 5,000-word text among 50,000 SMS took predict_proba to
     3.2 GB when the tokenizer padded all of them at once).
     """
+    if isinstance(tokenizer, _BaseTokenizer) and tokenizer.max_len is None:
+        if fit:
+            tokenizer._validate_params()  # as fit does
+        flat, lengths = tokenizer._flat_ids(docs, fit=fit)
+        if max_len is not None:
+            step = np.arange(flat.size) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+            flat, lengths = flat[step < max_len], np.minimum(lengths, max_len)
+        return Ragged(flat.astype(np.intp), lengths)
+    if fit:
+        tokenizer.fit(docs)
     values, lengths = [], []
     for i in range(0, len(docs), TOKENIZE_CHUNK):
         ids = tokenizer.transform(docs[i : i + TOKENIZE_CHUNK])[:, :max_len]
@@ -493,13 +530,14 @@ def fit_sequences(estimator, X, *, input_type="auto", tokenizer="word", max_len=
         _check_ndim_text(X, name)
         docs = check_documents(X, name=name)
         fitted = clone(TOKENIZERS[tokenizer]() if isinstance(tokenizer, str) else tokenizer)
-        fitted.fit(docs)
-        if not hasattr(fitted, "n_tokens_"):  # the vocabulary size sizes the embedding
-            raise TypeError(
-                f"tokenizer={tokenizer!r} must turn texts into token ids and, once fitted, give the size of its "
-                "vocabulary as n_tokens_, as WordTokenizer and CharTokenizer do."
-            )
-        ids = _tokenize(fitted, docs, max_len)
+        if not isinstance(fitted, _BaseTokenizer):
+            fitted.fit(docs)
+            if not hasattr(fitted, "n_tokens_"):  # the vocabulary size sizes the embedding
+                raise TypeError(
+                    f"tokenizer={tokenizer!r} must turn texts into token ids and, once fitted, give the size of "
+                    "its vocabulary as n_tokens_, as WordTokenizer and CharTokenizer do."
+                )
+        ids = _tokenize(fitted, docs, max_len, fit=isinstance(fitted, _BaseTokenizer))
         state.update(tokenizer_=fitted, n_inputs_=int(fitted.n_tokens_))
         return ids, ids.lengths, state
     # validate_data sets (or deletes) n_features_in_ and feature_names_in_ on

@@ -260,9 +260,7 @@ class _BaseTokenizer(VersionStampMixin, TransformerMixin, BaseEstimator, auto_wr
             Token ids, right-padded with 0; see :meth:`transform`.
         """
         docs = check_documents(X, name="X")
-        stream, lengths = self._split(docs)
-        self._build_vocabulary(stream)
-        return _pad(self._lookup(stream), lengths, python_number(self.max_len), self.truncation)
+        return _pad(*self._flat_ids(docs, fit=True), python_number(self.max_len), self.truncation)
 
     def transform(self, X):
         """Map each document to a right-padded row of token ids.
@@ -280,8 +278,16 @@ class _BaseTokenizer(VersionStampMixin, TransformerMixin, BaseEstimator, auto_wr
         """
         check_is_fitted(self)
         docs = check_documents(X, name="X", ensure_min_samples=0)
+        return _pad(*self._flat_ids(docs), python_number(self.max_len), self.truncation)
+
+    def _flat_ids(self, docs, *, fit=False):
+        """(int32 ids of all tokens back to back, (n_docs,) tokens per document): what
+        ``transform`` lays out in padded rows, for a reader that keeps sequences
+        unpadded. ``fit=True`` learns the vocabulary first, from one tokenization."""
         stream, lengths = self._split(docs)
-        return _pad(self._lookup(stream), lengths, python_number(self.max_len), self.truncation)
+        if fit:
+            self._build_vocabulary(stream)
+        return self._lookup(stream), np.asarray(lengths, dtype=np.intp)
 
     def inverse_transform(self, X):
         """Map rows of token ids back to text.
@@ -686,12 +692,13 @@ class WordTokenizer(_BaseTokenizer, auto_wrap_output_keys=None):
     def _analyze(self, doc, i):
         tokens = self.analyzer(doc)
         try:
-            return list(tokens)
+            tokens = iter(tokens)
         except TypeError:  # "'NoneType' object is not iterable" named neither the analyzer nor the document
             forgot = " (does it end without a return?)" if tokens is None else ""
             raise TypeError(
                 f"analyzer returned {type(tokens).__name__} for X[{i}]{forgot}; it must return an iterable of str."
             ) from None
+        return list(tokens)  # an error inside a generator analyzer is the analyzer's, with its traceback
 
     def _check_analyzer_output(self, per_doc):
         for i, tokens in enumerate(per_doc):

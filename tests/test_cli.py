@@ -535,6 +535,9 @@ def test_progress_keeps_the_batches_throughput_after_the_last_one():
     assert progress.trained is None
     progress.update(100, 100)
     assert progress.trained is not None and progress.trained >= 0
+    # the generator's total is an estimate: a batch beyond it is still training, not the epoch ending
+    progress.update(120, 100)
+    assert progress.trained is None
 
 
 # -- moved unchanged from tests/test_main.py ------------------------------------

@@ -24,6 +24,23 @@ class Holder(BaseEstimator):
     """The smallest estimator that validate_data accepts."""
 
 
+class RecordingTokenizer(BaseEstimator):
+    """A tokenizer of someone else's: WordTokenizer's ids, recording the width of each transform."""
+
+    def fit(self, X, y=None):
+        from skrnn import WordTokenizer
+
+        self.inner_ = WordTokenizer().fit(X)
+        self.n_tokens_ = self.inner_.n_tokens_
+        self.widths = []
+        return self
+
+    def transform(self, X):
+        ids = self.inner_.transform(X)
+        self.widths.append(ids.shape[1])
+        return ids
+
+
 @pytest.mark.parametrize(
     "X, expected",
     [
@@ -241,12 +258,19 @@ def test_max_len_reads_only_the_steps_kept(X, monkeypatch):
     fitted, fitted_lengths, _ = fit_sequences(Holder(), X, tokenizer="word", max_len=3)
     np.testing.assert_array_equal(fitted, expected)
     np.testing.assert_array_equal(fitted_lengths, expected_lengths)
-    if isinstance(X[0], str):  # the text went through in chunks: only the long text's chunk was that wide
-        transform = est.tokenizer_.transform
-        monkeypatch.setattr(est.tokenizer_, "transform", lambda docs: widths.append(transform(docs).shape[1]) or
-                            transform(docs))
-        read_sequences(est, X, max_len=3)
+    if isinstance(X[0], str):  # another tokenizer's text goes through in chunks: only the long one's is that wide
+        est = Holder()
+        set_input_state(est, fit_sequences(est, X, tokenizer=RecordingTokenizer())[2])
+        est.tokenizer_.widths = widths
+        batch, _ = read_sequences(est, X, max_len=3)
         assert sorted(widths) == [4, 4, LONG]
+        np.testing.assert_array_equal(batch, expected)
+
+
+def test_token_id_lists_refuse_ids_beyond_intp():
+    # concatenated with int64 rows, uint64 ones went through float64 and wrapped to a negative index
+    with pytest.raises(ValueError, match="beyond the largest id"):
+        check_token_ids([np.array([2**63 + 5], dtype=np.uint64), np.array([3, 4])])
 
 
 def test_max_len_still_refuses_negative_ids_beyond_it():
@@ -270,6 +294,12 @@ def test_ragged_reads_as_the_padded_batch(features):
         subset = ragged[rows]
         assert isinstance(subset, Ragged)
         np.testing.assert_array_equal(np.asarray(subset), dense[rows][:, : subset.shape[1]])
+    np.testing.assert_array_equal(ragged[[-1, 0], :3], dense[[-1, 0], :3])
+    np.testing.assert_array_equal(ragged[lengths > 2, :3], dense[lengths > 2, :3])
+    assert ragged[[], :3].shape == (0, 3, *features)
+    for unsupported in [(slice(None), slice(1, 3)), (slice(None), slice(None, None, 2)), 0, (slice(None), 1)]:
+        with pytest.raises(IndexError, match="Ragged"):  # rather than the wrong steps
+            ragged[unsupported]
 
 
 @pytest.mark.parametrize("X", [

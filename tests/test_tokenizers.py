@@ -471,6 +471,12 @@ def test_word_tokenizer_analyzer_overrides_pattern_and_checks_output():
     with pytest.raises(TypeError, match=r"analyzer returned NoneType for X\[0\] \(does it end without a return\?\)"):
         WordTokenizer(analyzer=lambda doc: None).fit(["a b"])
 
+    def failing(doc):  # a generator whose own bug must not read as a wrong return type
+        yield doc[0] + 1
+
+    with pytest.raises(TypeError, match="can only concatenate str"):
+        WordTokenizer(analyzer=failing).fit(["a b"])
+
 
 @pytest.mark.parametrize(
     "ids, error, match",
