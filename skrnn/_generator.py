@@ -68,17 +68,25 @@ def _segments(seqs, n_lanes, seq_length):
         cuts = -(-n // share)
         bounds = np.linspace(0, n, cuts + 1).astype(int)
         pieces.extend((s, a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a)
-    return _deal(pieces, n_lanes)
+    return _deal(pieces, n_lanes, seq_length)
 
 
-def _deal(pieces, n_lanes):
-    """Greedy: the next piece goes to the lane with the fewest steps so far."""
+def _deal(pieces, n_lanes, chunk):
+    """Greedy: the next piece goes to the lane with the fewest batches so far.
+
+    A lane reads one piece per batch, ``chunk`` steps of it at most, so its
+    batches are ``ceil(steps / chunk)`` per piece. Balanced by steps instead,
+    lanes of many short documents (names) ran on alone for the last batches of
+    each epoch: 31,000 names in 32 lanes ended with 8 batches of one name
+    each, full Adam steps on one name that took the held-out score from -2.16
+    to -2.43 nats per character. Balanced by batches, all lanes end within one.
+    """
     lanes = [[] for _ in range(min(n_lanes, len(pieces)))]
     loads = np.zeros(len(lanes), dtype=np.int64)
     for piece in pieces:
         lane = int(loads.argmin())
         lanes[lane].append(piece)
-        loads[lane] += piece[2] - piece[1]
+        loads[lane] += -(-(piece[2] - piece[1]) // chunk)
     return lanes
 
 
@@ -535,7 +543,7 @@ class RNNCharGenerator(BaseRNN):
 
     def _inference_lanes(self, seqs):
         pieces = sorted(((s, 0, len(seq) - 1) for s, seq in enumerate(seqs)), key=lambda p: -(p[2] - p[1]))
-        return _deal(pieces, max(python_number(self.batch_size), 64))
+        return _deal(pieces, max(python_number(self.batch_size), 64), INFERENCE_CHUNK)
 
     def _mean_log_likelihood(self, params, spec, seqs):
         """Mean log-probability per predicted character, END included (nats)."""

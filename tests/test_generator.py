@@ -399,3 +399,16 @@ def test_generator_warm_start_accepts_text_with_fewer_characters():
     with pytest.raises(ValueError, match=r"X holds 2 others: \['d', 'e'\]\. Remove them, or set warm_start=False"):
         model.fit(["abde"])
     assert len(model.loss_curve_) == 2
+
+
+def test_generator_lanes_of_short_documents_end_together():
+    # Lanes were balanced by characters: those of many short names ran on alone for the last batches of
+    # each epoch (31,000 names in 32 lanes: 8 batches of one name), full Adam steps on one name that
+    # took the held-out score from -2.16 to -2.43 nats per character.
+    from skrnn._generator import _segments, _ticks
+
+    rng = np.random.default_rng(0)
+    seqs = [np.r_[0, rng.integers(1, 27, size=n), 0] for n in rng.choice([3, 4, 5, 6, 12], size=2000)]
+    lanes = _segments(seqs, 32, 64)
+    active = [int((lengths > 0).sum()) for _, _, lengths, _, _ in _ticks(seqs, lanes, 64)]
+    assert min(active[:-1]) == 32 and len(active) == -(-len(seqs) // 32)
