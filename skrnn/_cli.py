@@ -90,6 +90,15 @@ def _check_ranges(parser, args):
             parser.error(f"{action.option_strings[-1]} must be {rule}, got {value}")
 
 
+def _int_or_none(text):
+    if text.lower() == "none":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer or 'none', got {text!r}") from None
+
+
 def _delimiter(text):
     named = {"\\t": "\t", "tab": "\t", "comma": ",", "semicolon": ";"}
     value = named.get(text.lower(), text)
@@ -108,8 +117,9 @@ def _training_options(parser, defaults, unit):
                         help="recurrent cell (default: %(default)s)")
     _add(parser, "--num-layers", type=int, default=defaults["num_layers"], low=1,
          help="stacked recurrent layers (default: %(default)s)")
-    _add(parser, "--embedding-dim", type=int, default=defaults["embedding_dim"], low=1,
-         help="size of a learned embedding of the inputs (default: %(default)s)")
+    _add(parser, "--embedding-dim", type=_int_or_none, default=defaults["embedding_dim"], low=1,
+         help="size of a learned embedding of the inputs, or 'none' for none: each input selects a row of the "
+              "first layer's weights (default: %(default)s)")
     _add(parser, "--dropout", type=float, default=defaults["dropout"], low=0, high=1, high_open=True,
          help="dropout rate between layers and before the output layer, during training (default: %(default)s)")
     _add(parser, "--batch-size", type=int, default=defaults["batch_size"], low=1,
@@ -553,12 +563,19 @@ def _train(model, X, y, args, unit):
     if interrupted:
         print(f"skrnn: training interrupted: saving the model trained so far to '{args.output}'",
               file=sys.stderr, flush=True)
+    model.set_params(verbose=0)  # the epoch lines were for this command, not for whoever refits the model
     try:
         save_model(model, args.output)
     except OSError as exc:
         raise CommandError(f"cannot write the model to '{args.output}': {exc.strerror or exc}") from None
     epochs = len(model.loss_curve_)
     loss = f", final loss {model.loss_curve_[-1]:.4f}" if model.loss_curve_ else ""
+    if model.validation_scores_:  # --validation keeps the best epoch's weights, not the last's
+        scores = model.validation_scores_
+        best = max(range(len(scores)), key=scores.__getitem__)  # the first best, as training keeps it
+        score = scores[best]
+        measure = f"validation accuracy {score:.4f}" if y is not None else f"validation loss {-score:.4f}"
+        loss += f"; kept the weights of epoch {best + 1}, {measure}"
     stopped = ""
     if any(w.category is ConvergenceWarning for w in caught):
         stopped = " (--max-iter reached; more epochs may help)"

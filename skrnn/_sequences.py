@@ -598,9 +598,15 @@ def read_sequences(estimator, X, *, max_len=None, name="X"):
         known = np.where(_values(batch) < estimator.n_inputs_, _values(batch), UNK_ID)
         batch = batch.with_values(known) if isinstance(batch, Ragged) else known
     elif fitted == "numeric" and batch.shape[2] != estimator.n_inputs_:
+        hint = ""
+        if getattr(X, "ndim", None) == 2 and X.shape[1] == estimator.n_inputs_:  # one sequence, unwrapped
+            hint = (
+                f" A 2-D array holds one univariate sequence per row; to pass one sequence of shape (n_steps, "
+                f"n_features) = {X.shape}, wrap it: [{name}] or {name}[None]."
+            )
         raise ValueError(
             f"{name} has {batch.shape[2]} features per step, but {type(estimator).__name__} is expecting "
-            f"{estimator.n_inputs_} features per step as input."
+            f"{estimator.n_inputs_} features per step as input.{hint}"
         )
     return batch, lengths
 

@@ -136,6 +136,13 @@ def test_cli_bidirectional_follows_the_estimator_default(flag, expected):
     assert args.bidirectional is expected
 
 
+@pytest.mark.parametrize("value, expected", [("none", None), ("None", None), ("16", 16)])
+def test_cli_embedding_dim_takes_none(value, expected):
+    # the help showed "(default: None)" for the generator, and None was refused
+    args = build_parser()[0].parse_args(["train-generator", "t.txt", "-o", "m", "--embedding-dim", value])
+    assert args.embedding_dim == expected
+
+
 def test_cli_generate_same_seed_gives_same_text(runs, workdir, capsys):
     first = runs["generate"]
     assert first.returncode == 0 and first.stderr == "", first.stderr
@@ -378,6 +385,17 @@ def test_cli_output_its_encoding_cannot_write(capsys, tmp_path, monkeypatch):
                       "has the class label '😀', but the output's encoding (cp1252) cannot write it")
 
 
+def test_cli_validation_says_which_epoch_it_kept(capsys, tmp_path):
+    # the summary gave the last epoch's loss, while the model holds the best validation epoch's weights
+    (tmp_path / "t.csv").write_text("text,label\n" + "good,pos\nbad,neg\nnot good,neg\nnot bad,pos\n" * 10)
+    assert main(["train-classifier", str(tmp_path / "t.csv"), "-o", str(tmp_path / "m"), "--validation", *TINY]) == 0
+    model = joblib.load(tmp_path / "m")
+    best = max(range(len(model.validation_scores_)), key=model.validation_scores_.__getitem__)
+    out = capsys.readouterr().out
+    assert f"kept the weights of epoch {best + 1}, validation accuracy {model.validation_scores_[best]:.4f}" in out
+    assert model.verbose == 0  # the epoch lines were the command's; a refit in Python is quiet
+
+
 def test_cli_refuses_to_write_the_model_over_its_data_or_as_a_folder(capsys, tmp_path, monkeypatch):
     (tmp_path / "data.txt").write_text("hello world\n")
     assert_main_error(capsys, ["train-generator", tmp_path / "data.txt", "-o", tmp_path / "data.txt", *TINY],
@@ -427,6 +445,7 @@ def test_cli_reads_utf8_with_a_byte_order_mark(tmp_path):
     (["train-generator", "t", "-o", "m", "--clip-norm", "0"], "--clip-norm must be > 0"),
     (["frobnicate"], "invalid choice"),
     (["generate", "m", "--lines"], "unrecognized arguments: --lines (see 'skrnn generate --help')"),
+    (["train-classifier", "t", "-o", "m", "--embedding-dim", "x"], "--embedding-dim: must be an integer or 'none'"),
     (["generate", "m", "--temperature", "nan"], "--temperature must be a finite number, got nan"),
     (["train-generator", "t", "-o", "m", "--learning-rate", "inf"], "--learning-rate must be a finite number"),
 ])

@@ -217,6 +217,13 @@ def test_read_sequences_wrong_features_per_step():
         read_sequences(est, np.ones((2, 2, 4)))
 
 
+def test_read_sequences_one_unwrapped_sequence_gets_a_hint():
+    est = Holder()
+    set_input_state(est, fit_sequences(est, [np.ones((3, 2)), np.ones((5, 2))], tokenizer="word")[2])
+    with pytest.raises(ValueError, match=r"one sequence of shape \(n_steps, n_features\) = \(9, 2\), wrap it"):
+        read_sequences(est, np.ones((9, 2)))
+
+
 def test_read_sequences_numeric_accepts_integers():
     est = Holder()
     set_input_state(est, fit_sequences(est, np.ones((2, 3)), input_type="auto", tokenizer="word")[2])
