@@ -42,7 +42,6 @@ SHARED_CONSTRAINTS = {
 }
 
 
-
 def python_number(value):
     """``value`` as a Python int or float when it is a NumPy scalar, else as it is.
 
@@ -53,6 +52,7 @@ def python_number(value):
     of that.
     """
     return value.item() if isinstance(value, np.generic) else value
+
 
 class VersionStampMixin:
     """Stamp pickles with the skrnn version and warn when loading another one.

@@ -400,7 +400,8 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
         with self._continuing(incremental):
             rng = self._generator()
             params, optimizer = self._start_training(spec, rng)
-            split_seed = self._split_seed(rng) if self.early_stopping and not incremental else None
+            validating = self.early_stopping and not incremental
+            split_seed = self._split_seed(rng) if validating else None
             train, validation = self._split(weights, y_codes, split_seed)
             seen = [0]
             batch_size, alpha, clip_norm, dropout = map(
@@ -444,7 +445,7 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
                 set_input_state(self, input_state)
             self.classes_ = classes_
             self._finish_training(
-                params, optimizer, rng, history, seen[0], split_seed, validated=self.early_stopping and not incremental
+                params, optimizer, rng, history, seen[0], split_seed, validated=validating
             )
         self.n_iter_ += previous_epochs
         return self

@@ -665,8 +665,7 @@ class RNNCharGenerator(BaseRNN):
         Parameters
         ----------
         X : str or iterable of str
-            Prefixes (a str is one prefix); each is read from the start of a
-            document.
+            Prefixes, as for :meth:`predict_log_proba`.
 
         Returns
         -------
@@ -681,8 +680,7 @@ class RNNCharGenerator(BaseRNN):
         Parameters
         ----------
         X : str or iterable of str
-            Prefixes (a str is one prefix); each is read from the start of a
-            document.
+            Prefixes, as for :meth:`predict_log_proba`.
 
         Returns
         -------

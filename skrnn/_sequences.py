@@ -201,6 +201,11 @@ def _check_numbers(X, name):
         ) from None
 
 
+def _positions(lengths):
+    """Each step's position within its sequence, for sequences of ``lengths`` stored back to back."""
+    return np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+
+
 class Ragged:
     """Sequences of different lengths stored back to back: a padded batch without its padding.
 
@@ -231,8 +236,7 @@ class Ragged:
     def _steps(self, rows, width):
         """Indices into ``values`` of the first ``width`` steps of ``rows``, row after row."""
         kept = np.minimum(self.lengths[rows], width)
-        offsets = np.arange(kept.sum()) - np.repeat(np.cumsum(kept) - kept, kept)
-        return np.repeat(self.starts[rows], kept) + offsets, kept
+        return np.repeat(self.starts[rows], kept) + _positions(kept), kept
 
     def _rows(self, rows):
         """Row numbers (intp) of ``rows``; each call of a minibatch, so never O(N) for a few rows."""
@@ -347,7 +351,7 @@ def check_token_ids(X, *, name="X", max_len=None):
         sizes = np.array([row.size for row in cut], dtype=np.intp)
         values = np.concatenate(cut + [np.zeros(0, np.intp)])
         row_of = np.repeat(np.arange(len(rows)), sizes)
-        step = np.arange(values.size) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+        step = _positions(sizes)
         # A row ends at its last non-zero id (trailing zeros are padding), or fills the width when
         # real steps follow the cut.
         lengths = np.zeros(len(rows), dtype=np.intp)
@@ -480,11 +484,15 @@ def _tokenize(tokenizer, docs, max_len, *, fit=False):
             tokenizer._validate_params()  # as fit does
         flat, lengths = tokenizer._flat_ids(docs, fit=fit)
         if max_len is not None:
-            step = np.arange(flat.size) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-            flat, lengths = flat[step < max_len], np.minimum(lengths, max_len)
+            flat, lengths = flat[_positions(lengths) < max_len], np.minimum(lengths, max_len)
         return Ragged(flat.astype(np.intp), lengths)
     if fit:
         tokenizer.fit(docs)
+        if not hasattr(tokenizer, "n_tokens_"):  # the vocabulary size sizes the embedding
+            raise TypeError(
+                f"tokenizer={tokenizer!r} must turn texts into token ids and, once fitted, give the size of its "
+                "vocabulary as n_tokens_, as WordTokenizer and CharTokenizer do."
+            )
     values, lengths = [], []
     for i in range(0, len(docs), TOKENIZE_CHUNK):
         ids = tokenizer.transform(docs[i : i + TOKENIZE_CHUNK])[:, :max_len]
@@ -530,14 +538,7 @@ def fit_sequences(estimator, X, *, input_type="auto", tokenizer="word", max_len=
         _check_ndim_text(X, name)
         docs = check_documents(X, name=name)
         fitted = clone(TOKENIZERS[tokenizer]() if isinstance(tokenizer, str) else tokenizer)
-        if not isinstance(fitted, _BaseTokenizer):
-            fitted.fit(docs)
-            if not hasattr(fitted, "n_tokens_"):  # the vocabulary size sizes the embedding
-                raise TypeError(
-                    f"tokenizer={tokenizer!r} must turn texts into token ids and, once fitted, give the size of "
-                    "its vocabulary as n_tokens_, as WordTokenizer and CharTokenizer do."
-                )
-        ids = _tokenize(fitted, docs, max_len, fit=isinstance(fitted, _BaseTokenizer))
+        ids = _tokenize(fitted, docs, max_len, fit=True)
         state.update(tokenizer_=fitted, n_inputs_=int(fitted.n_tokens_))
         return ids, ids.lengths, state
     # validate_data sets (or deletes) n_features_in_ and feature_names_in_ on
