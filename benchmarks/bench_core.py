@@ -86,11 +86,11 @@ import tracemalloc
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from skrnn._core.losses import softmax_cross_entropy
-from skrnn._core.network import NetworkSpec, TokenStepper, backward, forward, init_params, selection_matrix
+from skrnn._core.network import NetworkSpec, TokenStepper, init_params, selection_matrix
 from skrnn._core.optimizers import Adam
 from skrnn._core.recurrent import BUFFERS, blas_limit, loop_threads
 from skrnn._core.sampling import Sampler
+from skrnn._training import train_step
 
 try:
     import torch
@@ -138,10 +138,8 @@ class SkrnnTrainer:
         self.lengths = np.full(N, T)
 
     def step(self):
-        logits, _, cache = forward(self.params, self.spec, self.X, self.lengths)
-        loss, dlogits = softmax_cross_entropy(logits, self.Y_tm)
-        grads = backward(self.params, dlogits, cache)
-        self.opt.step(grads)
+        # what a fit runs per minibatch (no L2 term or clipping here, as in the torch peer)
+        loss, _ = train_step(self.params, self.spec, self.opt, self.X, self.lengths, self.Y_tm)
         return loss
 
 

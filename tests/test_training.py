@@ -225,3 +225,35 @@ def test_training_warm_start_keeps_the_early_stopping_split(monkeypatch, make, X
     assert not set(map(str, splits[0][0])) & set(held_out[0])
     _fit_quietly(model.set_params(warm_start=False), X, y)  # a fresh fit draws again from random_state: the same
     assert sorted(map(str, splits[-1][1])) == held_out[0]
+
+
+def test_training_step_updates_on_one_blas_thread_whatever_the_loop_uses():
+    # The solvers' axpy calls run on scipy's OpenBLAS and the products on numpy's: with
+    # several threads each, the two pools' spinning workers took the cores from each
+    # other (a generator fit at H=256 ran 4-5x slower than on one thread).
+    from threadpoolctl import threadpool_limits
+
+    from skrnn._core.network import NetworkSpec, init_params
+    from skrnn._core.optimizers import Adam
+    from skrnn._core.recurrent import _blas_libraries, loop_threads
+    from skrnn._training import train_step
+
+    threads = lambda: [lib.get_num_threads() for lib in _blas_libraries()]  # noqa: E731
+    seen = {}
+
+    class Recording(Adam):
+        def step(self, grads):
+            seen["update"] = threads()
+            super().step(grads)
+
+    spec = NetworkSpec(n_inputs=5, n_outputs=5, hidden_size=256)
+    params = init_params(spec, np.random.default_rng(0), np.float32)
+    X = np.random.default_rng(1).integers(1, 5, size=(32, 3))
+    with threadpool_limits(2):
+        if loop_threads(32, 256) < 2:
+            pytest.skip("this machine's BLAS runs on one thread")
+        before = threads()
+        train_step(params, spec, Recording(params), X, np.full(32, 3), X.T.copy())
+        assert seen["update"] == [1] * len(before)
+        assert threads() == before
+
