@@ -89,7 +89,8 @@ class BaseRNN(VersionStampMixin, BaseEstimator):
     ``weights_`` (dict of named arrays), ``_optimizer_state`` (dict),
     ``_rng_state`` (the Generator's state dict, so that ``warm_start``
     continues the same random stream), ``_validation_seed`` (int or None:
-    the early-stopping split, kept under ``warm_start``) and
+    the early-stopping split, kept under ``warm_start``), ``_no_improvement_count``
+    (int or None: early stopping's count, carried on under ``warm_start``) and
     ``_fitted_architecture`` (dict).
     """
 
@@ -118,6 +119,10 @@ class BaseRNN(VersionStampMixin, BaseEstimator):
             return rng
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         return np.random.default_rng(seed)
+
+    def _patience(self, validating):
+        """The no-improvement count that a warm fit with early stopping carries on (None: none)."""
+        return getattr(self, "_no_improvement_count", None) if validating and self._is_warm() else None
 
     def _split_seed(self, rng):
         """Seed of the early-stopping split: under warm_start the previous fit's,
@@ -184,12 +189,17 @@ class BaseRNN(VersionStampMixin, BaseEstimator):
         self.loss_curve_ = previous_curve + history.loss_curve
         self.n_iter_ = history.n_iter
         self.t_ = (self.t_ if warm and hasattr(self, "t_") else 0) + n_items
-        self.best_loss_ = float(min(self.loss_curve_)) if self.loss_curve_ else np.inf
+        # As MLPClassifier: with a validation split the weights kept are the best
+        # validation epoch's, which the smallest training loss does not describe.
+        self.best_loss_ = None if validated else float(min(self.loss_curve_)) if self.loss_curve_ else np.inf
         if validated:
             previous = list(self.validation_scores_) if warm and getattr(self, "validation_scores_", None) else []
             self.validation_scores_ = previous + history.validation_scores
-            self.best_validation_score_ = float(max(self.validation_scores_)) if self.validation_scores_ else -np.inf
+            # the score of the weights kept, on this fit's validation data
+            self.best_validation_score_ = float(history.best_validation_score)
+            self._no_improvement_count = history.no_improvement
         else:
             self.validation_scores_ = None
             self.best_validation_score_ = None
+            self._no_improvement_count = None
         self._skrnn_version = __version__

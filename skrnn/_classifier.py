@@ -179,8 +179,10 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
         calls to ``partial_fit``).
     loss_curve_ : list of float
         Mean training loss of each epoch.
-    best_loss_ : float
-        Smallest value of `loss_curve_`.
+    best_loss_ : float or None
+        Smallest value of `loss_curve_`; None with `early_stopping`, whose
+        kept weights are those of `best_validation_score_` (as in
+        :class:`~sklearn.neural_network.MLPClassifier`).
     validation_scores_ : list of float or None
         Validation accuracy of each epoch with `early_stopping`, else None
         (and None after :meth:`partial_fit`, which holds out nothing).
@@ -438,7 +440,7 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
                     params, optimizer, run_epoch, validation_score if validation is not None else None,
                     max_iter=1 if incremental else self.max_iter, tol=self.tol,
                     n_iter_no_change=self.n_iter_no_change, verbose=self.verbose, name=type(self).__name__,
-                    unit="sequences",
+                    unit="sequences", patience=self._patience(validating),
                 )
             previous_epochs = self.n_iter_ if incremental and resume else 0
             if not resume:

@@ -268,8 +268,10 @@ class RNNCharGenerator(BaseRNN):
         ``early_stopping``.
     best_validation_score_ : float or None
         Best of ``validation_scores_``.
-    best_loss_ : float
-        Lowest training loss.
+    best_loss_ : float or None
+        Lowest training loss; None with ``early_stopping``, whose kept
+        weights are those of ``best_validation_score_`` (as in
+        :class:`~sklearn.neural_network.MLPClassifier`).
     n_iter_ : int
         Epochs run by the last fit.
     t_ : int
@@ -509,6 +511,7 @@ class RNNCharGenerator(BaseRNN):
             n_iter_no_change=self.n_iter_no_change, verbose=self.verbose, name=type(self).__name__,
             describe_epoch=describe if self.verbose else None, unit="chars",
             describe_validation=lambda score: f", validation loss {-score:.4f}",  # nats per character, as the loss
+            patience=self._patience(self.early_stopping),
         )
         self._codes = codes
         self.classes_ = classes

@@ -180,12 +180,13 @@ class EpochHistory:
         self.best_loss = np.inf
         self.best_validation_score = -np.inf
         self.n_iter = 0
+        self.no_improvement = 0  # epochs since the last improvement, when the fit ended
         self.stopped_by = None  # None, "tol", "interrupt", "diverged"
 
 
 def fit_epochs(params, optimizer, run_epoch, validation_score=None, *, max_iter, tol, n_iter_no_change,
-               verbose=0, name="model", history=None, describe_epoch=None, unit="items",
-               describe_validation=None):
+               verbose=0, name="model", describe_epoch=None, unit="items", describe_validation=None,
+               patience=None):
     """Run epochs until convergence, ``max_iter``, divergence or Ctrl-C.
 
     run_epoch(stop) -> (mean training loss, items seen); it checks
@@ -196,12 +197,20 @@ def fit_epochs(params, optimizer, run_epoch, validation_score=None, *, max_iter,
     describe_epoch(epoch) -> str, extra text for the verbose line, whose
     throughput counts ``unit`` per second, and whose validation part is
     describe_validation(score) -> str (default ", validation score {score}").
+    patience: with a validation score, the no-improvement count of the fit
+    that this one continues (warm_start), as MLPClassifier carries it; the
+    weights it starts from, that fit's best, are scored before the first
+    epoch and kept unless an epoch beats them.
     """
-    history = history or EpochHistory()
+    history = EpochHistory()
     describe_validation = describe_validation or (lambda score: f", validation score {score:.4f}")
     best = copy_params(params) if validation_score is not None else None
+    best_epoch = 0  # 0: the weights the fit started from
     last_good = (copy_params(params), optimizer.state_dict())
     no_improvement = 0
+    if validation_score is not None and patience is not None:
+        history.best_validation_score = float(validation_score())
+        no_improvement = patience
     with interruptible(name) as stop:
         for _ in range(max_iter):
             start = time.perf_counter()
@@ -239,7 +248,7 @@ def fit_epochs(params, optimizer, run_epoch, validation_score=None, *, max_iter,
                 improved = score > history.best_validation_score + tol
                 if score > history.best_validation_score:
                     history.best_validation_score = score
-                    best = copy_params(params)
+                    best, best_epoch = copy_params(params), history.n_iter
             else:
                 improved = loss < history.best_loss - tol
             history.best_loss = min(history.best_loss, float(loss))
@@ -251,6 +260,7 @@ def fit_epochs(params, optimizer, run_epoch, validation_score=None, *, max_iter,
                     line += describe_epoch(history.n_iter)
                 print(line, flush=True)
             no_improvement = 0 if improved else no_improvement + 1
+            history.no_improvement = no_improvement
             if stop.requested:
                 history.stopped_by = "interrupt"
                 break
@@ -261,6 +271,13 @@ def fit_epochs(params, optimizer, run_epoch, validation_score=None, *, max_iter,
     restored = best is not None and bool(history.validation_scores)
     if restored:
         restore_params(params, best)
+    if verbose and history.stopped_by == "tol":
+        watched = "Validation score" if validation_score is not None else "Training loss"
+        print(f"{watched} did not improve by more than tol={tol} for {n_iter_no_change} consecutive epochs. "
+              "Stopping.", flush=True)
+    if verbose and restored and history.n_iter > best_epoch:
+        kept = f"epoch {best_epoch}" if best_epoch else "the previous fit's best"
+        print(f"Keeping the weights of {kept}{describe_validation(history.best_validation_score)}.", flush=True)
     if history.stopped_by == "interrupt":
         kept = "best weights so far (by validation score)" if restored else "weights of the last update"
         warnings.warn(

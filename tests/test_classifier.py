@@ -449,8 +449,27 @@ def test_classifier_early_stopping_records_validation():
     clf = small(early_stopping=True, validation_fraction=0.2, n_iter_no_change=3).fit(X, y)
     assert len(clf.validation_scores_) == clf.n_iter_ < 30
     assert clf.best_validation_score_ == max(clf.validation_scores_)
-    plain = small(max_iter=2).fit(X, y)
+    assert clf.best_loss_ is None  # as MLPClassifier: the weights kept are not those of the smallest loss
+    plain = small(max_iter=2, tol=10.0, n_iter_no_change=2).fit(X, y)
     assert plain.validation_scores_ is None and plain.best_validation_score_ is None
+    assert plain.best_loss_ == min(plain.loss_curve_)
+
+
+def test_classifier_verbose_says_why_it_stopped_and_which_weights_it_kept(capsys):
+    X, y = _split(NEGATION_TRAIN)
+    clf = small(verbose=1, early_stopping=True, validation_fraction=0.25, n_iter_no_change=3).fit(X, y)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert clf.n_iter_ < 30 and lines[clf.n_iter_] == (
+        "Validation score did not improve by more than tol=0.0001 for 3 consecutive epochs. Stopping."
+    )
+    best = int(np.argmax(clf.validation_scores_)) + 1
+    assert best < clf.n_iter_ and lines[clf.n_iter_ + 1] == (
+        f"Keeping the weights of epoch {best}, validation score {clf.best_validation_score_:.4f}."
+    )
+    small(verbose=1, tol=10.0, n_iter_no_change=2).fit(X, y)  # stops on the training loss
+    assert capsys.readouterr().out.strip().splitlines()[-1] == (
+        "Training loss did not improve by more than tol=10.0 for 2 consecutive epochs. Stopping."
+    )
 
 
 def test_classifier_convergence_warning_at_max_iter():
@@ -465,7 +484,7 @@ def test_classifier_verbose_prints_one_line_per_epoch(capsys):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf.fit(X, y)
-    lines = capsys.readouterr().out.strip().splitlines()
+    lines = [line for line in capsys.readouterr().out.strip().splitlines() if line.startswith("Epoch")]
     assert len(lines) == clf.n_iter_ == 3
     assert re.match(r"Epoch 1: loss \d+\.\d+, validation score \d\.\d+, \d+\.\d+ s, [\d,]+ sequences/s$", lines[0])
 

@@ -257,3 +257,21 @@ def test_training_step_updates_on_one_blas_thread_whatever_the_loop_uses():
         assert seen["update"] == [1] * len(before)
         assert threads() == before
 
+
+def test_training_early_stopping_carries_on_across_warm_fits():
+    # One epoch per fit (a time budget, as the demo trains): the best weights and the
+    # no-improvement count carry on from fit to fit, as MLPClassifier's do, so that
+    # best_validation_score_ is always the score of the weights the model holds.
+    text = open(__file__).read()[:12_000]
+    model = RNNCharGenerator(hidden_size=32, learning_rate=0.03, early_stopping=True, n_iter_no_change=50,
+                             max_iter=1, warm_start=True, random_state=0)
+    tail = text[int(round(len(text) * 0.9)):]  # the validation data: the text's last validation_fraction
+    best, worse = -np.inf, 0
+    for _ in range(8):
+        _fit_quietly(model, text)
+        assert model.best_validation_score_ >= best
+        assert model.score([tail]) == pytest.approx(model.best_validation_score_, abs=1e-6)
+        worse = 0 if model.best_validation_score_ > best else worse + 1
+        assert model._no_improvement_count == worse
+        best = model.best_validation_score_
+    assert len(model.validation_scores_) == 8 and min(model.validation_scores_) < best  # some epoch was worse
