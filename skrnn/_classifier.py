@@ -22,8 +22,16 @@ from sklearn.utils.validation import (
 from ._base import SHARED_CONSTRAINTS, BaseRNN, python_number
 from ._core.network import POOLINGS, NetworkSpec, forward
 from ._core.recurrent import BUFFERS
-from ._sequences import INPUT_TYPES, TOKENIZERS, as_dtype, fit_sequences, read_sequences, set_input_state
-from ._training import fit_epochs, train_step
+from ._sequences import (
+    INPUT_TYPES,
+    TOKENIZERS,
+    as_dtype,
+    fit_sequences,
+    read_sequences,
+    set_input_state,
+    warn_far_from_unit_scale,
+)
+from ._training import fit_epochs, train_step, user_stacklevel
 
 # Work per forward pass at predict time, in rows x steps x hidden units, and
 # the fewest and most rows per pass: a pass's (T, N, H) workspaces stay near a
@@ -397,6 +405,8 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
         weights = self._sample_weights(batch, y, y_codes, classes_, sample_weight, incremental=incremental)
         if input_state["input_type_"] == "numeric":
             batch = as_dtype(batch, self.dtype)
+            if not resume:
+                warn_far_from_unit_scale(batch)
         spec = self._spec(input_state["input_type_"], input_state["n_inputs_"], len(classes_), fitted=False)
 
         with self._continuing(incremental):
@@ -683,7 +693,9 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
         X : iterable of str, array-like or list of arrays
             Sequences of the input type seen at fit.
         y : array-like of shape (n_samples,)
-            True labels, all of them in `classes_`.
+            True labels. A label not in `classes_` counts as a wrong
+            prediction, with a warning; if no label is in `classes_`, this
+            raises.
         sample_weight : array-like of shape (n_samples,), default=None
             Weight of each sequence in the mean.
 
@@ -694,14 +706,24 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
         """
         check_is_fitted(self)
         y = self._check_y(y)
-        # A label the model never saw can only be predicted wrong: it is
-        # almost always a mismatch between y and the fitted labels (str
-        # against int, a renamed class), which accuracy would hide.
+        # A label the model never saw can only be predicted wrong, as accuracy
+        # counts it. In a search, a rare class missing from a training fold
+        # must not make the fold's score NaN for every candidate (the search
+        # would then rank them all first). When none is known, it is rather a
+        # mismatch between y and the fitted labels (str against int, renamed
+        # classes), which a score of 0 would hide.
         unseen = np.setdiff1d(y, self.classes_)
-        if unseen.size:
+        if unseen.size == np.unique(y).size:
             raise ValueError(
-                f"y holds labels that are not in classes_ {self.classes_}: {unseen}. Score with the labels "
+                f"No label of y is in classes_ {self.classes_}: y holds {unseen}. Score with the labels "
                 "the classifier was fitted on."
+            )
+        if unseen.size:
+            warnings.warn(
+                f"y holds labels that are not in classes_ {self.classes_}: {unseen} (a class missing from the "
+                "training data); they count as wrong predictions.",
+                UserWarning,
+                stacklevel=user_stacklevel(),
             )
         predicted = self.predict(X)
         _check_same_length(predicted, y)

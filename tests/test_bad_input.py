@@ -14,6 +14,7 @@ import pickle
 
 import numpy as np
 import pytest
+from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.utils._param_validation import InvalidParameterError
@@ -27,6 +28,20 @@ LABELS = [1, 0, 0, 1, 1, 0]
 NUMERIC = np.random.default_rng(0).standard_normal((6, 3))  # 6 sequences of 3 steps, 1 feature each
 TOKENS = np.array([[2, 3, 0], [4, 5, 6], [2, 0, 0], [7, 1, 0], [3, 3, 3], [5, 0, 0]])
 DOCUMENTS = ["hello", "world"]
+
+
+class PaddingTokenizer(BaseEstimator):
+    """A tokenizer other than skrnn's that turns every document into padding."""
+
+    def fit(self, X, y=None):
+        self.n_tokens_ = 3
+        return self
+
+    def transform(self, X):
+        return np.zeros((len(X), 2), dtype=int)
+
+    def fit_transform(self, X, y=None):
+        return self.fit(X).transform(X)
 
 
 def classifier(**params):
@@ -43,6 +58,7 @@ def models():
     fitted = {
         "text_clf": classifier().fit(TEXTS, LABELS),
         "numeric_clf": classifier().fit(NUMERIC, LABELS),
+        "numeric3_clf": classifier().fit(NUMERIC[:, :, None].repeat(3, axis=2), LABELS),
         "tokens_clf": classifier().fit(TOKENS, LABELS),
         "gen": generator().fit(DOCUMENTS),
         "char_tok": CharTokenizer().fit(TEXTS),
@@ -166,9 +182,7 @@ MATRIX = [
                            (np.array([1, "a", 1, "a", 1, "a"], dtype=object), "y-mixed-object")]],
     case("clf", "fit", (TEXTS, np.linspace(0, 1, 6)), ValueError, "Unknown label type", "y-continuous"),
     # -- unseen labels at score
-    case("text_clf", "score", (TEXTS, [0, 1, 2, 1, 0, 1]), ValueError,
-         r"y holds labels that are not in classes_ .*\[2\]", "unseen-label"),
-    case("text_clf", "score", (TEXTS[:2], ["a", "b"]), ValueError, r"y holds labels that are not in classes_",
+    case("text_clf", "score", (TEXTS[:2], ["a", "b"]), ValueError, r"No label of y is in classes_ \[0 1\]",
          "str-labels-for-int-classes"),
     case("tokens_clf", "partial_fit", (TOKENS, [0, 1, 2, 1, 0, 1]), ValueError, r"y has classes not in classes_",
          "unseen-label"),
@@ -189,8 +203,12 @@ MATRIX = [
                      r"X has dtype datetime64\[D\]; convert dates and durations to numbers first", "datetime"),
     *numeric_readers([[0.0, None, 1.0]] * 2, ValueError, r"X\[0\]\[1\] is None, but numeric sequences cannot have "
                      "missing values", "None"),
-    *numeric_readers([np.ones(3), np.array([1.0, np.nan])], ValueError, r"Input X\[1\] contains NaN", "ragged-nan"),
-    *numeric_readers([np.ones(3), np.array([-np.inf])], ValueError, r"Input X\[1\] contains infinity", "ragged-inf"),
+    *numeric_readers([np.ones(3), np.array([1.0, np.nan])], ValueError,
+                     r"X\[1\] holds nan at step 1, but numeric sequences hold finite numbers.*needs no padding",
+                     "ragged-nan"),
+    *numeric_readers([np.ones(3), np.array([-np.inf])], ValueError, r"X\[1\] holds -inf at step 0", "ragged-inf"),
+    *numeric_readers([np.ones((2, 2)), np.array([[1.0, 2.0], [3.0, np.nan], [np.nan, 1.0]])], ValueError,
+                     r"X\[1\] holds nan at step 1", "ragged-nan-2d"),
     *numeric_readers([[1.0, 2.0, 3.0], [4.0, None]], ValueError, r"X\[1\]\[1\] is None", "ragged-None"),
     case("clf", "fit", (NUMERIC, LABELS), ValueError, "Input sample_weight contains NaN", "sample-weight-nan",
          {"sample_weight": [1.0, np.nan, 1.0, 1.0, 1.0, 1.0]}),
@@ -210,7 +228,11 @@ MATRIX = [
     case("gen", "generate", (b"he",), InvalidParameterError, r"The 'prompt' parameter of generate must be an "
          "instance of 'str'", "bytes-prompt"),
     # -- 1-D, 4-D and object arrays
-    *numeric_readers(np.ones(3), ValueError, r"X must be 2-D .* got 1 dimension\(s\) with shape \(3,\)", "1d"),
+    *numeric_readers(np.ones(3), ValueError, r"X must be 2-D .* got 1 dimension\(s\) with shape \(3,\)\. Reshape "
+                     r"your data, e\.g\. X\.reshape\(1, -1\) for one sequence", "1d"),
+    # a list of numbers: scikit-learn's advice, reshape(-1, 1), would make one-step sequences of it
+    *numeric_readers([0.1, 0.2, 0.3], ValueError, r"X must be 2-D .* got 1 dimension\(s\) with shape \(3,\)\. "
+                     r"Reshape your data, e\.g\. \[X\] for one sequence", "1d-list"),
     *numeric_readers(np.ones((2, 3, 1, 1)), ValueError, r"X must be 2-D .* got 4 dimension\(s\)", "4d"),
     *classifier_reads("tokens_clf", np.array([2, 3]), ValueError, r"X must be a 2-D array of token ids", "1d-ids"),
     *classifier_reads("tokens_clf", np.ones((2, 3, 1, 1), dtype=int), ValueError,
@@ -233,7 +255,7 @@ MATRIX = [
          r"X must be a 2-D array of token ids .*got 3 dimensions", "3d-ids"),
     # -- negative token ids (ids beyond the vocabulary are defined: see below)
     *classifier_fits(np.array([[2, -1], [3, 4]]), ValueError, r"X holds the negative token id -1; token ids are "
-                     "integers >= 0", "negative-id"),
+                     r"integers >= 0.*For numbers \(readings, measurements\) set input_type='numeric'", "negative-id"),
     *classifier_reads("tokens_clf", np.array([[2, -5]]), ValueError, "X holds the negative token id -5",
                       "negative-id"),
     *classifier_reads("tokens_clf", [[2, 3], [-5]], ValueError, "X holds the negative token id -5",
@@ -252,6 +274,11 @@ MATRIX = [
     *classifier_reads("numeric_clf", np.ones((2, 3, 2)), ValueError,
                       "X has 2 features per step, but RNNSequenceClassifier is expecting 1 features per step",
                       "wrong-features-per-step"),
+    # one step of 3 features written as a 1-D item, which is 3 steps of one feature
+    *classifier_reads("numeric3_clf", [np.ones(3)], ValueError,
+                      r"X has 1 features per step, .* expecting 3 features per step as input\. Each 1-D item of a "
+                      r"list is a sequence of one feature per step; write one step of 3 features as an array of "
+                      r"shape \(1, 3\)", "1d-item"),
     # -- an input type at predict different from the one at fit
     *classifier_reads("text_clf", NUMERIC, ValueError, r"fitted on text .*but X looks like numeric sequences",
                       "numeric-after-text"),
@@ -259,12 +286,25 @@ MATRIX = [
                       "ids-after-text"),
     *classifier_reads("numeric_clf", TEXTS, ValueError, r"fitted on numeric sequences .*but X looks like text",
                       "text-after-numeric"),
-    *classifier_reads("tokens_clf", NUMERIC, ValueError, r"fitted on token ids .*but X looks like numeric",
-                      "numeric-after-ids"),
+    *classifier_reads("tokens_clf", NUMERIC, ValueError, r"fitted on token ids .*but X looks like numeric.* "
+                      r"Integers in \(n_samples, n_steps\) are read as token ids unless fit had "
+                      r"input_type='numeric'", "numeric-after-ids"),
     case("text_clf", "partial_fit", (NUMERIC, LABELS), ValueError, r"fitted on text .*but X looks like numeric",
          "numeric-after-text"),
     case("clf", "fit", (TEXTS, LABELS), ValueError, r"input_type='numeric', but X looks like text",
          "explicit-input-type", params={"input_type": "numeric"}),
+    # -- nothing to learn from: a model of the class prior only, trained without a word
+    *classifier_fits(np.zeros((2, 0, 3)), ValueError, "X holds no steps to learn from: every sequence is empty",
+                     "no-steps"),
+    *classifier_fits([np.zeros((0, 3))] * 2, ValueError, "X holds no steps to learn from: every sequence is empty",
+                     "no-steps-list"),
+    *classifier_fits(np.zeros((2, 3), dtype=int), ValueError,
+                     r"X holds no steps to learn from: every sequence is empty or all padding \(id 0\)", "all-padding"),
+    *classifier_fits(["", "  "], ValueError, r"X contains no tokens \(every document is empty", "no-words"),
+    case("clf", "fit", (["", "  "], [0, 1]), ValueError, "X holds no steps to learn from: every document is empty "
+         "once tokenized", "no-words-other-tokenizer", params={"tokenizer": PaddingTokenizer()}),
+    case("clf", "fit", (TEXTS, LABELS), TypeError, r"tokenizer=WordTokenizer is a class; pass an instance, e\.g\. "
+         r"tokenizer=WordTokenizer\(\)", "tokenizer-class", params={"tokenizer": WordTokenizer}),
     # -- invalid hyperparameters
     *bad_parameters("clf", HYPERPARAMETERS),
     *bad_parameters("new_gen", [*HYPERPARAMETERS, ("seq_length", 0), ("seq_length", -1)]),
@@ -375,8 +415,11 @@ def test_bad_input_a_batch_without_steps_trains_the_output_bias():
     clf.partial_fit(["", " "], [1, 1])
     assert clf.weights_["b_y"][1] > before["b_y"][1]
     np.testing.assert_array_equal(clf.weights_["W_hy"], before["W_hy"])
-    numeric = classifier().fit([np.array([]), np.array([])], [0, 1])
-    np.testing.assert_allclose(numeric.predict_proba([np.array([])]), [[0.5, 0.5]], atol=1e-6)
+    # a fit whose every sequence is empty has nothing but the prior to learn, and raises (matrix: no-steps)
+    numeric = classifier(solver="sgd", momentum=0.0, alpha=0.0).partial_fit([np.ones(2)], [0], classes=[0, 1])
+    b_y = numeric.weights_["b_y"].copy()
+    numeric.partial_fit([np.array([]), np.array([])], [0, 0])
+    assert numeric.weights_["b_y"][0] > b_y[0]
 
 
 def test_bad_input_a_pandas_series_of_sequences_is_a_list_of_them():

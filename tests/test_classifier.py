@@ -472,6 +472,38 @@ def test_classifier_verbose_says_why_it_stopped_and_which_weights_it_kept(capsys
     )
 
 
+def test_classifier_warns_for_numeric_features_far_from_unit_scale():
+    X, y = trend_sequences(40, seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        small(max_iter=1).fit(X, y)  # unit scale: no warning
+    shifted = [x + [0.0, 100.0] for x in X]  # raw units: an offset of 100 on feature 1
+    with pytest.warns(UserWarning, match=r"Feature 1 of X has a mean magnitude of (99|100)\.\d+: recurrent cells "
+                      "saturate on inputs far from unit scale"):
+        small(max_iter=1).fit(shifted, y)
+
+
+def test_classifier_score_counts_a_class_missing_from_training_as_errors():
+    X, y = _split(NEGATION_TRAIN)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = small(max_iter=2).fit(X, y)
+    rare = np.array(y, dtype=object)
+    rare[:3] = "rare"
+    with pytest.warns(UserWarning, match=r"y holds labels that are not in classes_ .*\['rare'\].*count as wrong"):
+        score = clf.score(X, rare)
+    assert score == np.mean(clf.predict(X) == rare)
+    # in a search, the fold whose training part lacks the class gets a score, not NaN for every candidate
+    rare = np.array(y, dtype=object)
+    rare[0] = "rare"
+    search = GridSearchCV(small(max_iter=2, hidden_size=4), {"learning_rate": [0.003, 0.03]}, cv=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        search.fit(X, rare)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+
+
 def test_classifier_convergence_warning_at_max_iter():
     X, y = _split(NEGATION_TRAIN)
     with pytest.warns(ConvergenceWarning, match="maximum iterations \\(2\\)"):

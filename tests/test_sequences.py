@@ -134,7 +134,7 @@ def test_check_ragged_pads_and_counts_steps():
     "X, match",
     [
         ([np.ones((2, 2)), np.ones((3, 3))], "different numbers of features per step: \\[2, 3\\]"),
-        ([np.ones(2), np.array([1.0, np.nan])], r"X\[1\] contains NaN"),
+        ([np.ones(2), np.array([1.0, np.nan])], r"X\[1\] holds nan at step 1"),
         ([np.ones(2), np.ones((2, 2, 2))], r"X\[1\]"),
         ([np.ones(3), None, np.ones(3)], r"X\[1\] has 0 dimension\(s\)"),
         ([], "0 samples"),
@@ -175,7 +175,7 @@ def test_fit_sequences_text_fits_a_clone_of_the_tokenizer():
 
 
 def test_fit_sequences_tokens_vocabulary_has_unknown_row():
-    _, _, state = fit_sequences(Holder(), np.array([[0, 0]]), input_type="auto", tokenizer="word")
+    _, _, state = fit_sequences(Holder(), np.array([[0, 0], [1, 0]]), input_type="auto", tokenizer="word")
     assert state["n_inputs_"] == 2
     _, _, state = fit_sequences(Holder(), np.array([[7, 0]]), input_type="auto", tokenizer="word")
     assert state["n_inputs_"] == 8
