@@ -58,7 +58,6 @@ print(f"best: {search.best_params_}, log-likelihood {search.best_score_:.3f} nat
 # parameters sorted by name, the last one varying fastest, here
 # ``learning_rate`` within ``hidden_size``.
 import matplotlib.pyplot as plt
-import numpy as np
 
 sizes, rates = param_grid["hidden_size"], param_grid["learning_rate"]
 scores = search.cv_results_["mean_test_score"].reshape(len(sizes), len(rates))

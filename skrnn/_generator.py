@@ -435,7 +435,8 @@ class RNNCharGenerator(BaseRNN):
                 f"X holds {len(docs)} documents of at most one character each, so the model learns which "
                 "characters occur but not which follow which. Model-selection tools (GridSearchCV, "
                 "cross_val_score, ...) split a single str into its characters: pass a list of documents "
-                "instead, e.g. text.splitlines() or chunks of the text.",
+                "instead. For running text, chunks of it, e.g. [text[i:i + 10000] for i in range(0, len(text), "
+                "10000)]: text.splitlines() would make each line a document that ends, without its line break.",
                 UserWarning,
                 stacklevel=user_stacklevel(),
             )
@@ -728,8 +729,13 @@ class RNNCharGenerator(BaseRNN):
     def _continuation(self, params, spec, ids, n_chars, temperature, top_k, random_state, classes):
         """The characters ``params`` generate after the prompt ``ids``, one at a time (a generator)."""
         rng = np.random.default_rng(check_random_state(random_state).randint(np.iinfo(np.int32).max))
-        seq = np.concatenate([[0], ids]).astype(np.int32)[None, :]  # (1, 1 + len(prompt))
-        logits, states, _ = forward(params, spec, seq, np.array([seq.shape[1]]))
+        seq = np.concatenate([[0], ids]).astype(np.int32)  # (1 + len(prompt),)
+        # In chunks, the state carried: in one piece, a prompt of a million
+        # characters held 1.3 GB of forward caches.
+        states = None
+        for start in range(0, len(seq), INFERENCE_CHUNK):
+            piece = seq[None, start : start + INFERENCE_CHUNK]
+            logits, states, _ = forward(params, spec, piece, np.array([piece.shape[1]]), states)
         return self._sample(params, spec, logits[-1, 0], states, n_chars, temperature, top_k, rng, classes)
 
     def _sample(self, params, spec, logits, states, n_chars, temperature, top_k, rng, classes):

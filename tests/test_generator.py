@@ -145,6 +145,28 @@ def test_generator_long_document_scores_equal_in_any_chunking():
         gen.INFERENCE_CHUNK = old
 
 
+def test_generator_long_prompt_runs_in_chunks_to_the_same_state(monkeypatch):
+    # a prompt runs through in chunks of INFERENCE_CHUNK characters (in one piece, a prompt of a
+    # million characters held 1.3 GB of caches); the state carried gives the same continuation
+    import skrnn._generator as gen
+
+    text = "the quick brown fox jumps over the lazy dog. " * 20
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = RNNCharGenerator(hidden_size=16, max_iter=2, random_state=0).fit(text)
+    prompt = text[:300]
+    whole = model.predict_proba([prompt])[0]  # the next character's distribution, scored in one piece
+    calls = []
+    forward = gen.forward
+    monkeypatch.setattr(gen, "forward", lambda *args, **kwargs: calls.append(1) or forward(*args, **kwargs))
+    monkeypatch.setattr(gen, "INFERENCE_CHUNK", 7)
+    assert model.generate(prompt, n_chars=1, temperature=0) == model.classes_[np.argmax(whole)]
+    assert len(calls) == -(-301 // 7)  # END, then the prompt, 7 steps at a time
+    steps = list(model.iter_generate(prompt, n_chars=40, random_state=0))
+    monkeypatch.setattr(gen, "INFERENCE_CHUNK", 10_000)
+    assert list(model.iter_generate(prompt, n_chars=40, random_state=0)) == steps
+
+
 def _log_prior(counts):
     log_p = np.log((np.asarray(counts) + 1) / (np.sum(counts) + len(counts)))
     return log_p - log_p.mean()
@@ -212,7 +234,8 @@ def test_generator_grid_search_scores_folds_with_unseen_characters():
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_generator_warns_when_model_selection_splits_a_str_into_characters():
     search = GridSearchCV(RNNCharGenerator(hidden_size=4, max_iter=1, random_state=0), {"hidden_size": [4]}, cv=2)
-    with pytest.warns(UserWarning, match=r"20 documents of at most one character.*text\.splitlines\(\)"):
+    with pytest.warns(UserWarning, match=r"20 documents of at most one character.*For running text, chunks of "
+                      r"it.*text\.splitlines\(\) would make each line a document that ends"):
         search.fit("abab" * 10)
 
 
