@@ -236,7 +236,8 @@ class BareRNNStep:
 
     def step(self):
         loss, grads = self.gradients()
-        self.opt.step(grads)
+        with blas_limit(1):  # as skrnn's train_step: scipy's axpy beside numpy's products on one thread
+            self.opt.step(grads)
         return loss
 
 
