@@ -130,6 +130,11 @@ def _training_options(parser, defaults, unit):
          help="step size of the optimizer (default: %(default)s)")
     _add(parser, "--max-iter", type=int, default=defaults["max_iter"], low=1,
          help="maximum epochs (default: %(default)s)")
+    _add(parser, "--tol", type=float, default=defaults["tol"], low=0,
+         help="least improvement of the loss (with --validation, of the validation score) that counts "
+              "(default: %(default)s)")
+    _add(parser, "--n-iter-no-change", type=int, default=defaults["n_iter_no_change"], low=1,
+         help="stop after this many epochs without such an improvement (default: %(default)s)")
     _add(parser, "--clip-norm", type=float, default=defaults["clip_norm"], low=0, low_open=True,
          help="rescale each update's gradient to at most this norm; smaller values steady a diverging "
               "training (default: %(default)s)")
@@ -437,7 +442,7 @@ _OPTIONS = {
     "max_len": "--max-len", "n_chars": "--n-chars", "top_k": "--top-k", "random_state": "--seed",
     "cell": "--cell", "dropout": "--dropout", "solver": "--solver", "lowercase": "--lowercase",
     "pooling": "--pooling", "bidirectional": "--bidirectional", "tokenizer": "--tokenizer",
-    "temperature": "--temperature", "prompt": "--prompt",
+    "temperature": "--temperature", "prompt": "--prompt", "tol": "--tol", "n_iter_no_change": "--n-iter-no-change",
 }
 
 
@@ -588,7 +593,8 @@ def _shared_params(args):
     return dict(
         hidden_size=args.hidden_size, cell=args.cell, num_layers=args.num_layers,
         embedding_dim=args.embedding_dim, dropout=args.dropout, batch_size=args.batch_size,
-        solver=args.solver, learning_rate=args.learning_rate, max_iter=args.max_iter, clip_norm=args.clip_norm,
+        solver=args.solver, learning_rate=args.learning_rate, max_iter=args.max_iter, tol=args.tol,
+        n_iter_no_change=args.n_iter_no_change, clip_norm=args.clip_norm,
         early_stopping=args.validation, validation_fraction=args.validation_fraction,
         random_state=args.seed, verbose=0 if args.quiet else 1,
     )

@@ -512,6 +512,7 @@ class RNNCharGenerator(BaseRNN):
             n_iter_no_change=self.n_iter_no_change, verbose=self.verbose, name=type(self).__name__,
             describe_epoch=describe if self.verbose else None, unit="chars",
             describe_validation=lambda score: f", validation loss {-score:.4f}",  # nats per character, as the loss
+            validation_name="validation loss",
             patience=self._patience(self.early_stopping),
         )
         self._codes = codes

@@ -186,7 +186,7 @@ class EpochHistory:
 
 def fit_epochs(params, optimizer, run_epoch, validation_score=None, *, max_iter, tol, n_iter_no_change,
                verbose=0, name="model", describe_epoch=None, unit="items", describe_validation=None,
-               patience=None):
+               validation_name="validation score", patience=None):
     """Run epochs until convergence, ``max_iter``, divergence or Ctrl-C.
 
     run_epoch(stop) -> (mean training loss, items seen); it checks
@@ -196,7 +196,8 @@ def fit_epochs(params, optimizer, run_epoch, validation_score=None, *, max_iter,
     With a validation score, the best weights seen are restored at the end.
     describe_epoch(epoch) -> str, extra text for the verbose line, whose
     throughput counts ``unit`` per second, and whose validation part is
-    describe_validation(score) -> str (default ", validation score {score}").
+    describe_validation(score) -> str (default ", validation score {score}"),
+    and which a verbose fit that stops early calls ``validation_name``.
     patience: with a validation score, the no-improvement count of the fit
     that this one continues (warm_start), as MLPClassifier carries it; the
     weights it starts from, that fit's best, are scored before the first
@@ -272,9 +273,10 @@ def fit_epochs(params, optimizer, run_epoch, validation_score=None, *, max_iter,
     if restored:
         restore_params(params, best)
     if verbose and history.stopped_by == "tol":
-        watched = "Validation score" if validation_score is not None else "Training loss"
-        print(f"{watched} did not improve by more than tol={tol} for {n_iter_no_change} consecutive epochs. "
-              "Stopping.", flush=True)
+        watched = validation_name if validation_score is not None else "training loss"
+        epochs = f"{n_iter_no_change} consecutive epoch{'s' if n_iter_no_change > 1 else ''}"
+        print(f"{watched[:1].upper()}{watched[1:]} did not improve by more than tol={tol} for {epochs}. Stopping.",
+              flush=True)
     if verbose and restored and history.n_iter > best_epoch:
         kept = f"epoch {best_epoch}" if best_epoch else "the previous fit's best"
         print(f"Keeping the weights of {kept}{describe_validation(history.best_validation_score)}.", flush=True)

@@ -396,6 +396,18 @@ def test_cli_validation_says_which_epoch_it_kept(capsys, tmp_path):
     assert model.verbose == 0  # the epoch lines were the command's; a refit in Python is quiet
 
 
+def test_cli_tol_and_n_iter_no_change_decide_when_training_stops(capsys, tmp_path):
+    (tmp_path / "t.csv").write_text("text,label\n" + "good,pos\nbad,neg\nnot good,neg\nnot bad,pos\n" * 10)
+    argv = ["train-classifier", str(tmp_path / "t.csv"), "-o", str(tmp_path / "m"), "--hidden-size", "8",
+            "--max-iter", "50", "--tol", "10", "--n-iter-no-change", "1"]
+    assert main(argv) == 0
+    model = joblib.load(tmp_path / "m")
+    assert (model.tol, model.n_iter_no_change, model.n_iter_) == (10.0, 1, 2)  # no loss falls by 10 after epoch 1
+    assert "Training loss did not improve by more than tol=10.0 for 1 consecutive epoch. Stopping." in (
+        capsys.readouterr().out
+    )
+
+
 def test_cli_refuses_to_write_the_model_over_its_data_or_as_a_folder(capsys, tmp_path, monkeypatch):
     (tmp_path / "data.txt").write_text("hello world\n")
     assert_main_error(capsys, ["train-generator", tmp_path / "data.txt", "-o", tmp_path / "data.txt", *TINY],
