@@ -267,7 +267,8 @@ class RNNCharGenerator(BaseRNN):
         Validation log-likelihood per character after each epoch, with
         ``early_stopping``.
     best_validation_score_ : float or None
-        Best of ``validation_scores_``.
+        Validation score of the weights kept: the best epoch's, over warm
+        fits too.
     best_loss_ : float or None
         Lowest training loss; None with ``early_stopping``, whose kept
         weights are those of ``best_validation_score_`` (as in
