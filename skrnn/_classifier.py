@@ -26,6 +26,7 @@ from ._sequences import (
     INPUT_TYPES,
     TOKENIZERS,
     as_dtype,
+    check_some_steps,
     fit_sequences,
     read_sequences,
     set_input_state,
@@ -195,8 +196,8 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
         Validation accuracy of each epoch with `early_stopping`, else None
         (and None after :meth:`partial_fit`, which holds out nothing).
     best_validation_score_ : float or None
-        Best validation accuracy with `early_stopping`, else None. Its
-        weights are the ones kept.
+        Validation accuracy of the weights kept with `early_stopping` (the
+        best epoch's, over warm fits too), else None.
     t_ : int
         Number of training sequences seen by the solver.
 
@@ -398,6 +399,8 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
             batch, lengths, input_state = fit_sequences(
                 self, X, input_type=self.input_type, tokenizer=self.tokenizer, max_len=python_number(self.max_len)
             )
+        if not incremental:
+            check_some_steps(lengths, input_state["input_type_"])
         y = self._check_y(y)
         _check_same_length(batch, y)
         classes_ = self._check_classes(y, classes, resume=resume, incremental=incremental)
@@ -694,8 +697,8 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
             Sequences of the input type seen at fit.
         y : array-like of shape (n_samples,)
             True labels. A label not in `classes_` counts as a wrong
-            prediction, with a warning; if no label is in `classes_`, this
-            raises.
+            prediction, with a warning; str labels for a classifier fitted
+            on numbers, or numbers for one fitted on str, raise.
         sample_weight : array-like of shape (n_samples,), default=None
             Weight of each sequence in the mean.
 
@@ -706,18 +709,20 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
         """
         check_is_fitted(self)
         y = self._check_y(y)
-        # A label the model never saw can only be predicted wrong, as accuracy
-        # counts it. In a search, a rare class missing from a training fold
-        # must not make the fold's score NaN for every candidate (the search
-        # would then rank them all first). When none is known, it is rather a
-        # mismatch between y and the fitted labels (str against int, renamed
-        # classes), which a score of 0 would hide.
-        unseen = np.setdiff1d(y, self.classes_)
-        if unseen.size == np.unique(y).size:
+        # str labels against numbers ("1" against 1) are a mismatch that an
+        # accuracy of 0 would hide.
+        if y.size and isinstance(y[0], str) != isinstance(self.classes_[0], str):
             raise ValueError(
-                f"No label of y is in classes_ {self.classes_}: y holds {unseen}. Score with the labels "
-                "the classifier was fitted on."
+                f"y holds {'str' if isinstance(y[0], str) else 'numeric'} labels such as {y[:1].tolist()[0]!r}, but the "
+                f"classifier was fitted on classes_ {self.classes_}. Score with labels of the type it was fitted on."
             )
+        predicted = self.predict(X)
+        _check_same_length(predicted, y)
+        # Any other label the model never saw can only be predicted wrong, as
+        # accuracy counts it: in a search, a class too rare for every training
+        # fold must not make the fold's score NaN for every candidate (the
+        # search would then rank them all first).
+        unseen = np.setdiff1d(y, self.classes_)
         if unseen.size:
             warnings.warn(
                 f"y holds labels that are not in classes_ {self.classes_}: {unseen} (a class missing from the "
@@ -725,8 +730,6 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
                 UserWarning,
                 stacklevel=user_stacklevel(),
             )
-        predicted = self.predict(X)
-        _check_same_length(predicted, y)
         return float(accuracy_score(y, predicted, sample_weight=sample_weight))
 
     def __sklearn_tags__(self):

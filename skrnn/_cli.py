@@ -131,8 +131,8 @@ def _training_options(parser, defaults, unit):
     _add(parser, "--max-iter", type=int, default=defaults["max_iter"], low=1,
          help="maximum epochs (default: %(default)s)")
     _add(parser, "--tol", type=float, default=defaults["tol"], low=0,
-         help="least improvement of the loss (with --validation, of the validation score) that counts "
-              "(default: %(default)s)")
+         help=f"least improvement of the training loss (with --validation, of the validation "
+              f"{'loss' if unit == 'chars' else 'accuracy'}) that counts (default: %(default)s)")
     _add(parser, "--n-iter-no-change", type=int, default=defaults["n_iter_no_change"], low=1,
          help="stop after this many epochs without such an improvement (default: %(default)s)")
     _add(parser, "--clip-norm", type=float, default=defaults["clip_norm"], low=0, low_open=True,

@@ -325,20 +325,19 @@ def _too_large_id(ids, name):
         )
 
 
-def _negative_id(ids, name):
+def _negative_id(ids, name, fitting):
     if ids.size and ids.min() < 0:
-        raise ValueError(
-            f"{name} holds the negative token id {int(ids.min())}; {_TOKEN_HINT}. For numbers (readings, "
-            "measurements) set input_type='numeric'."
-        )
+        hint = " For numbers (readings, measurements) set input_type='numeric'." if fitting else ""
+        raise ValueError(f"{name} holds the negative token id {int(ids.min())}; {_TOKEN_HINT}.{hint}")
 
 
-def check_token_ids(X, *, name="X", max_len=None):
+def check_token_ids(X, *, name="X", max_len=None, fitting=False):
     """Validate token ids -> (ids, lengths).
 
     X        (N, T) integer array right-padded with 0, or a list of 1-D integer
              sequences of any lengths
     max_len  keep the first ``max_len`` steps (None: all), cut before any copy
+    fitting  for fit: an error may then advise input_type='numeric'
     Returns ids, (N, T) intp for an array and a Ragged of intp for a list, and
     lengths (N,) intp. Raises ValueError for negative ids (anywhere), wrong
     dimensions or no samples; TypeError for non-integers.
@@ -351,7 +350,7 @@ def check_token_ids(X, *, name="X", max_len=None):
             if row.size and row.dtype.kind not in "iu":
                 raise TypeError(f"{name}[{i}] has dtype {row.dtype}, but {_TOKEN_HINT}.")
             _too_large_id(row, name)
-            _negative_id(row, name)
+            _negative_id(row, name, fitting)
         width = _width(np.array([row.size for row in rows], dtype=np.intp), max_len)
         # intp row by row: uint64 rows concatenated with int64 ones would go through float64
         cut = [row[:width].astype(np.intp, copy=False) for row in rows]
@@ -383,7 +382,7 @@ def check_token_ids(X, *, name="X", max_len=None):
                 f"{name} has dtype {ids.dtype}, but {_TOKEN_HINT}; for numbers set input_type='numeric'."
             )
         _too_large_id(ids, name)
-        _negative_id(ids, name)
+        _negative_id(ids, name, fitting)
         lengths = token_lengths(ids)
         ids = ids[:, :max_len].astype(np.intp, copy=False)  # the copy, if any, only of the steps kept
         lengths = np.minimum(lengths, ids.shape[1])
@@ -536,7 +535,7 @@ def _read(estimator, X, kind, *, reset, tokenizer, name, max_len):
         ids = _tokenize(tokenizer, check_documents(X, name=name), max_len)
         return ids, ids.lengths
     if kind == "tokens":
-        return check_token_ids(X, name=name, max_len=max_len)
+        return check_token_ids(X, name=name, max_len=max_len, fitting=reset)
     if _is_sequence_list(X):
         return check_ragged(X, name=name, max_len=max_len)
     return truncate(*_check_numeric_array(estimator, X, reset=reset, name=name), max_len)
@@ -571,7 +570,6 @@ def fit_sequences(estimator, X, *, input_type="auto", tokenizer="word", max_len=
             )
         fitted = clone(TOKENIZERS[tokenizer]() if isinstance(tokenizer, str) else tokenizer)
         ids = _tokenize(fitted, docs, max_len, fit=True)
-        _check_some_steps(ids.lengths, name, "every document is empty once tokenized")
         state.update(tokenizer_=fitted, n_inputs_=int(fitted.n_tokens_))
         return ids, ids.lengths, state
     # validate_data sets (or deletes) n_features_in_ and feature_names_in_ on
@@ -585,27 +583,37 @@ def fit_sequences(estimator, X, *, input_type="auto", tokenizer="word", max_len=
             vars(estimator).pop(key, None)
         vars(estimator).update(saved)
     if kind == "tokens":
-        _check_some_steps(lengths, name, "every sequence is empty or all padding (id 0)")
         state["n_inputs_"] = max(int(_values(batch).max(initial=0)) + 1, UNK_ID + 1)
     else:
-        _check_some_steps(lengths, name, "every sequence is empty")
         state["n_inputs_"] = int(batch.shape[2])
     return batch, lengths, state
 
 
-def _check_some_steps(lengths, name, why):
-    """A fit needs at least one real step: with none, the model would learn the class prior only."""
+_NO_STEPS = {
+    "text": "every document is empty once tokenized",
+    "tokens": "every sequence is empty or all padding (id 0)",
+    "numeric": "every sequence is empty",
+}
+
+
+def check_some_steps(lengths, input_type, name="X"):
+    """A fit needs at least one real step: with none, the model would learn the class prior only.
+
+    (A batch of ``partial_fit`` may have none: it is one batch of a stream.)
+    """
     if not lengths.any():
-        raise ValueError(f"{name} holds no steps to learn from: {why}.")
+        raise ValueError(f"{name} holds no steps to learn from: {_NO_STEPS[input_type]}.")
 
 
-# Mean magnitude of a feature beyond which training is likely to suffer: the
-# cells' pre-activations sit far out on tanh's flat tails. Measured on 3
-# classes of noisy sine waves (hidden_size=16, 15 epochs; 1.0 accuracy as
-# they are): an offset of 5 gave 0.60, of 10 and more chance (0.36); a scale
-# of 30 still 0.98, of 100 0.81, of 1000 chance. A probe's 3-channel signals
-# in raw units near 1000 also trained to chance, 1.0 once standardized.
-SCALE_LIMIT = 5.0
+# Where a feature's values sit far enough from unit scale for training to
+# suffer: the cells' pre-activations land on tanh's flat tails. Offsets hurt
+# far sooner than spread. Measured on 3 classes of noisy sine waves
+# (hidden_size=16, 15 epochs; 1.0 accuracy as they are): an offset of 3 gave
+# 0.99, of 5 0.60, of 10 and more chance (0.36); a spread times 30 still 0.98,
+# times 100 0.81, times 1000 chance. A probe's 3-channel signals in raw units
+# near 1000 also trained to chance, 1.0 once standardized.
+OFFSET_LIMIT = 4.0  # |mean|
+SPREAD_LIMIT = 50.0  # standard deviation
 
 
 def warn_far_from_unit_scale(batch, name="X"):
@@ -616,11 +624,15 @@ def warn_far_from_unit_scale(batch, name="X"):
         flat = flat[:: len(flat) // 2**17]
     if not flat.size:
         return
-    magnitude = np.mean(np.abs(flat), axis=0, dtype=np.float64)  # a mean square could overflow
-    feature = int(np.argmax(magnitude))
-    if magnitude[feature] > SCALE_LIMIT:
+    with np.errstate(over="ignore", invalid="ignore"):  # values near the float64 limit: inf, which warns too
+        mean = np.mean(flat, axis=0, dtype=np.float64)
+        std = np.std(flat, axis=0, dtype=np.float64)
+    far = (np.abs(mean) > OFFSET_LIMIT) | ~(std <= SPREAD_LIMIT)
+    if far.any():
+        feature = int(np.argmax(far))
+        which = f"The values of {name} have" if len(mean) == 1 else f"Feature {feature} of {name}'s {len(mean)} has"
         warnings.warn(
-            f"Feature {feature} of {name} has a mean magnitude of {magnitude[feature]:.4g}: recurrent cells "
+            f"{which} mean {mean[feature]:.4g} and standard deviation {std[feature]:.4g}: recurrent cells "
             "saturate on inputs far from unit scale and may learn little. Standardize each feature with the "
             "training data's statistics (the user guide's StepScaler does it inside a pipeline).",
             UserWarning,

@@ -209,10 +209,10 @@ def fit_epochs(params, optimizer, run_epoch, validation_score=None, *, max_iter,
     best_epoch = 0  # 0: the weights the fit started from
     last_good = (copy_params(params), optimizer.state_dict())
     no_improvement = 0
-    if validation_score is not None and patience is not None:
-        history.best_validation_score = float(validation_score())
-        no_improvement = patience
     with interruptible(name) as stop:
+        if validation_score is not None and patience is not None:
+            history.best_validation_score = float(validation_score())
+            no_improvement = history.no_improvement = patience
         for _ in range(max_iter):
             start = time.perf_counter()
             try:
@@ -275,6 +275,8 @@ def fit_epochs(params, optimizer, run_epoch, validation_score=None, *, max_iter,
     if verbose and history.stopped_by == "tol":
         watched = validation_name if validation_score is not None else "training loss"
         epochs = f"{n_iter_no_change} consecutive epoch{'s' if n_iter_no_change > 1 else ''}"
+        if history.n_iter < n_iter_no_change:  # the count went on from an earlier warm fit
+            epochs += ", counting the previous fits'"
         print(f"{watched[:1].upper()}{watched[1:]} did not improve by more than tol={tol} for {epochs}. Stopping.",
               flush=True)
     if verbose and restored and history.n_iter > best_epoch:

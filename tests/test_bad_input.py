@@ -60,6 +60,7 @@ def models():
         "numeric_clf": classifier().fit(NUMERIC, LABELS),
         "numeric3_clf": classifier().fit(NUMERIC[:, :, None].repeat(3, axis=2), LABELS),
         "tokens_clf": classifier().fit(TOKENS, LABELS),
+        "str_clf": classifier().fit(TEXTS, ["pos", "neg", "neg", "pos", "pos", "neg"]),
         "gen": generator().fit(DOCUMENTS),
         "char_tok": CharTokenizer().fit(TEXTS),
         "word_tok": WordTokenizer().fit(TEXTS),
@@ -182,8 +183,10 @@ MATRIX = [
                            (np.array([1, "a", 1, "a", 1, "a"], dtype=object), "y-mixed-object")]],
     case("clf", "fit", (TEXTS, np.linspace(0, 1, 6)), ValueError, "Unknown label type", "y-continuous"),
     # -- unseen labels at score
-    case("text_clf", "score", (TEXTS[:2], ["a", "b"]), ValueError, r"No label of y is in classes_ \[0 1\]",
-         "str-labels-for-int-classes"),
+    case("text_clf", "score", (TEXTS[:2], ["a", "b"]), ValueError, r"y holds str labels such as 'a', but the "
+         r"classifier was fitted on classes_ \[0 1\]\. Score with labels of the type", "str-labels-for-int-classes"),
+    case("str_clf", "score", (TEXTS[:2], [0, 1]), ValueError, r"y holds numeric labels such as 0, but the "
+         r"classifier was fitted on classes_ \['neg' 'pos'\]", "int-labels-for-str-classes"),
     case("tokens_clf", "partial_fit", (TOKENS, [0, 1, 2, 1, 0, 1]), ValueError, r"y has classes not in classes_",
          "unseen-label"),
     # -- None, NaN and inf in numeric sequences
@@ -256,8 +259,10 @@ MATRIX = [
     # -- negative token ids (ids beyond the vocabulary are defined: see below)
     *classifier_fits(np.array([[2, -1], [3, 4]]), ValueError, r"X holds the negative token id -1; token ids are "
                      r"integers >= 0.*For numbers \(readings, measurements\) set input_type='numeric'", "negative-id"),
-    *classifier_reads("tokens_clf", np.array([[2, -5]]), ValueError, "X holds the negative token id -5",
-                      "negative-id"),
+    # at predict, input_type='numeric' would not help: no such advice
+    *classifier_reads("tokens_clf", np.array([[2, -5]]), ValueError, r"X holds the negative token id -5; token ids "
+                      r"are integers >= 0 with 0 as padding, e\.g\. the output of WordTokenizer\(\)\.fit_transform"
+                      r"\(texts\)\.$", "negative-id"),
     *classifier_reads("tokens_clf", [[2, 3], [-5]], ValueError, "X holds the negative token id -5",
                       "negative-id-ragged"),
     # -- ids that don't fit: past the platform's integers (not wrapped around to negative), or past memory
@@ -293,13 +298,17 @@ MATRIX = [
          "numeric-after-text"),
     case("clf", "fit", (TEXTS, LABELS), ValueError, r"input_type='numeric', but X looks like text",
          "explicit-input-type", params={"input_type": "numeric"}),
-    # -- nothing to learn from: a model of the class prior only, trained without a word
-    *classifier_fits(np.zeros((2, 0, 3)), ValueError, "X holds no steps to learn from: every sequence is empty",
-                     "no-steps"),
-    *classifier_fits([np.zeros((0, 3))] * 2, ValueError, "X holds no steps to learn from: every sequence is empty",
-                     "no-steps-list"),
-    *classifier_fits(np.zeros((2, 3), dtype=int), ValueError,
-                     r"X holds no steps to learn from: every sequence is empty or all padding \(id 0\)", "all-padding"),
+    # -- nothing to learn from: a model of the class prior only, trained without a word (partial_fit, one
+    # batch of a stream, may have none)
+    case("clf", "fit", (np.zeros((2, 0, 3)), [0, 1]), ValueError,
+         "X holds no steps to learn from: every sequence is empty", "no-steps"),
+    case("clf", "fit", ([np.zeros((0, 3))] * 2, [0, 1]), ValueError,
+         "X holds no steps to learn from: every sequence is empty", "no-steps-list"),
+    case("clf", "fit", (np.zeros((2, 3), dtype=int), [0, 1]), ValueError,
+         r"X holds no steps to learn from: every sequence is empty or all padding \(id 0\)", "all-padding"),
+    case("tokens_clf", "fit", (np.zeros((2, 3), dtype=int), [0, 1]), ValueError,
+         r"X holds no steps to learn from: every sequence is empty or all padding", "all-padding-warm",
+         params={"warm_start": True}),
     *classifier_fits(["", "  "], ValueError, r"X contains no tokens \(every document is empty", "no-words"),
     case("clf", "fit", (["", "  "], [0, 1]), ValueError, "X holds no steps to learn from: every document is empty "
          "once tokenized", "no-words-other-tokenizer", params={"tokenizer": PaddingTokenizer()}),

@@ -479,9 +479,15 @@ def test_classifier_warns_for_numeric_features_far_from_unit_scale():
         warnings.simplefilter("ignore", ConvergenceWarning)
         small(max_iter=1).fit(X, y)  # unit scale: no warning
     shifted = [x + [0.0, 100.0] for x in X]  # raw units: an offset of 100 on feature 1
-    with pytest.warns(UserWarning, match=r"Feature 1 of X has a mean magnitude of (99|100)\.\d+: recurrent cells "
-                      "saturate on inputs far from unit scale"):
+    with pytest.warns(UserWarning, match=r"Feature 1 of X's 2 has mean (99|100)\.\d+ and standard deviation \d\.\d+: "
+                      "recurrent cells saturate on inputs far from unit scale"):
         small(max_iter=1).fit(shifted, y)
+    with pytest.warns(UserWarning, match=r"The values of X have mean -?\d+\.\d+ and standard deviation 1\d\d\.\d+"):
+        small(max_iter=1).fit([x[:, 0] * 200 for x in X], y)  # one feature per step, spread far
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        small(max_iter=1).fit([x * 20 for x in X], y)  # spread 20 times, centred: it trains, no warning
 
 
 def test_classifier_score_counts_a_class_missing_from_training_as_errors():
@@ -494,6 +500,8 @@ def test_classifier_score_counts_a_class_missing_from_training_as_errors():
     with pytest.warns(UserWarning, match=r"y holds labels that are not in classes_ .*\['rare'\].*count as wrong"):
         score = clf.score(X, rare)
     assert score == np.mean(clf.predict(X) == rare)
+    with pytest.warns(UserWarning, match="not in classes_"):  # a test fold of only that class (LeaveOneOut)
+        assert clf.score(X[:1], ["rare"]) == 0.0
     # in a search, the fold whose training part lacks the class gets a score, not NaN for every candidate
     rare = np.array(y, dtype=object)
     rare[0] = "rare"

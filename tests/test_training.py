@@ -1,5 +1,6 @@
 """The shared training loop: divergence, interruption, resumption, determinism."""
 
+import copy
 import signal
 import subprocess
 import sys
@@ -275,3 +276,29 @@ def test_training_early_stopping_carries_on_across_warm_fits():
         assert model._no_improvement_count == worse
         best = model.best_validation_score_
     assert len(model.validation_scores_) == 8 and min(model.validation_scores_) < best  # some epoch was worse
+
+
+def test_training_warm_fit_interrupted_while_scoring_its_start_keeps_the_model():
+    # a warm fit with early stopping scores the weights it starts from before epoch 1: a Ctrl-C there
+    # stops it as anywhere else (it escaped as KeyboardInterrupt), and the count carried on is kept
+    text = open(__file__).read()[:6_000]
+    model = RNNCharGenerator(hidden_size=16, learning_rate=0.05, early_stopping=True, n_iter_no_change=50,
+                             max_iter=6, warm_start=True, random_state=0)
+    _fit_quietly(model, text)
+    count, best, weights = model._no_improvement_count, model.best_validation_score_, copy.deepcopy(model.weights_)
+    assert count > 0  # a learning rate this high gets worse on validation within 6 epochs
+    original = RNNCharGenerator._mean_log_likelihood
+
+    def interrupting(self, *args):
+        signal.raise_signal(signal.SIGINT)
+        return original(self, *args)
+
+    RNNCharGenerator._mean_log_likelihood = interrupting
+    try:
+        with pytest.warns(UserWarning, match="interrupted in epoch 1"):
+            model.fit(text)
+    finally:
+        RNNCharGenerator._mean_log_likelihood = original
+    assert (model._no_improvement_count, model.best_validation_score_) == (count, best)
+    for name, value in weights.items():
+        np.testing.assert_array_equal(model.weights_[name], value)
