@@ -119,7 +119,9 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
     early_stopping : bool, default=False
         Hold out a stratified `validation_fraction` of the training data,
         stop when its accuracy stops improving and keep the weights of the
-        best epoch.
+        best epoch. The accuracy is weighted as the loss is, by
+        `sample_weight` and `class_weight` (with "balanced", it is the
+        balanced accuracy).
     validation_fraction : float, default=0.1
         Fraction of the training data held out with `early_stopping`.
     clip_norm : float, default=5.0

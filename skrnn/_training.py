@@ -223,10 +223,12 @@ def fit_epochs(params, optimizer, run_epoch, validation_score=None, *, max_iter,
                 restore_params(params, last_good[0])
                 optimizer.load_state_dict(last_good[1])
                 history.stopped_by = "diverged"
+                kept = ("the weights of the last finite epoch were restored" if history.n_iter else
+                        "no epoch finished, so the model keeps the weights it started from (untrained, unless "
+                        "a warm start)")
                 warnings.warn(
-                    f"{name}: training diverged in epoch {history.n_iter + 1} ({exc}). The weights of the "
-                    "last finite epoch were restored and training stopped. Use a smaller learning_rate, "
-                    "or set clip_norm (e.g. clip_norm=1.0).",
+                    f"{name}: training diverged in epoch {history.n_iter + 1} ({exc}); {kept}, and training "
+                    "stopped. Use a smaller learning_rate, or set clip_norm (e.g. clip_norm=1.0).",
                     RuntimeWarning,
                     stacklevel=user_stacklevel(),
                 )

@@ -481,3 +481,17 @@ def test_blas_limit_nests_and_restores():
             assert all(n == 1 for n in threads())
         assert threads() == [min(n, 2) for n in before]
     assert threads() == before
+
+
+def test_loop_threads_one_below_h256_however_many_rows():
+    # prediction's batches are large: below H=256 a second thread gained 0.15 vs 0.18 s on an idle
+    # machine and lost 2-10x with another process on the second core
+    from threadpoolctl import threadpool_limits
+
+    from skrnn._core.recurrent import _blas_libraries, loop_threads
+
+    with threadpool_limits(2):
+        assert loop_threads(4096, 128) == 1
+        assert loop_threads(16, 256) == 1  # a small product
+        allowed = min(lib.get_num_threads() for lib in _blas_libraries())
+        assert loop_threads(32, 256) == allowed

@@ -48,22 +48,24 @@ def _blas_libraries():
 
 
 def loop_threads(n_rows, hidden_size):
-    """BLAS threads for a training step whose time loop multiplies ``(n_rows, H) @ (H, H)``.
+    """BLAS threads for a pass (training step or prediction) whose time loop multiplies ``(n_rows, H) @ (H, H)``.
 
     Measured on a 2-core machine: up to H=128 a second thread gains nothing
-    (4.5 vs 4.4 us per step at H=64), from H=256 it gains 1.4-1.5x when the
-    second core is idle, and when another process holds that core a 2-thread
-    BLAS collapses while a 1-thread one does not (with another job on the
-    second core, an LSTM training step at H=128 took 89 ms with its four gate
-    products on two threads, 17-19 ms on one). So: one thread for small
-    products, otherwise never more than the caller already allows (loky, Dask
-    and Ray workers run with one). The gates of a GRU or LSTM are separate
-    products of that shape, so their number does not matter. The caller holds
-    the whole step at this count, the large products too: under that load an
-    RNN step at H=128 took 72 ms with only its large products on two threads,
-    13 ms with all on one.
+    in training (4.5 vs 4.4 us per step at H=64) and little in prediction's
+    larger batches (1,394 SMS at H=128 in 0.15 s against 0.18 s), from H=256
+    it gains 1.2-1.4x when the second core is idle, and when another process
+    holds that core a 2-thread BLAS collapses while a 1-thread one does not
+    (with another job on the second core, an LSTM training step at H=128 took
+    89 ms with its four gate products on two threads, 17-19 ms on one; those
+    1,394 SMS 0.37-1.93 s against 0.19 s). So: one thread below H=256 and for
+    small products, otherwise never more than the caller already allows
+    (loky, Dask and Ray workers run with one). The gates of a GRU or LSTM are
+    separate products of that shape, so their number does not matter. The
+    caller holds the whole pass at this count, the large products too: under
+    that load an RNN step at H=128 took 72 ms with only its large products on
+    two threads, 13 ms with all on one.
     """
-    if n_rows * hidden_size * hidden_size < 32 * 256 * 256:
+    if hidden_size < 256 or n_rows * hidden_size * hidden_size < 32 * 256 * 256:
         return 1
     return max(1, min((lib.get_num_threads() for lib in _blas_libraries()), default=1))
 
