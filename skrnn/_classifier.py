@@ -461,9 +461,7 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
             if not resume:
                 set_input_state(self, input_state)
             self.classes_ = classes_
-            self._finish_training(
-                params, optimizer, rng, history, seen[0], split_seed, validated=validating
-            )
+            self._finish_training(params, optimizer, rng, history, seen[0], split_seed, validated=validating)
         self.n_iter_ += previous_epochs
         return self
 
@@ -715,8 +713,9 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
         # accuracy of 0 would hide.
         if y.size and isinstance(y[0], str) != isinstance(self.classes_[0], str):
             raise ValueError(
-                f"y holds {'str' if isinstance(y[0], str) else 'numeric'} labels such as {y[:1].tolist()[0]!r}, but the "
-                f"classifier was fitted on classes_ {self.classes_}. Score with labels of the type it was fitted on."
+                f"y holds {'str' if isinstance(y[0], str) else 'numeric'} labels such as {y[:1].tolist()[0]!r}, "
+                f"but the classifier was fitted on classes_ {self.classes_}. Score with labels of the type it was "
+                "fitted on."
             )
         predicted = self.predict(X)
         _check_same_length(predicted, y)
