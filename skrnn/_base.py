@@ -1,6 +1,7 @@
 """The one base estimator: shared parameters, validation and fit glue."""
 
 import warnings
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -109,7 +110,17 @@ class BaseRNN(VersionStampMixin, BaseEstimator):
         return {name: python_number(getattr(self, name)) for name in self._ARCHITECTURE}
 
     def _is_warm(self):
-        return self.warm_start and hasattr(self, "weights_")
+        """Whether this fit continues from the fitted weights: under warm_start, and always in partial_fit."""
+        return (self.warm_start or getattr(self, "_incremental", False)) and hasattr(self, "weights_")
+
+    @contextmanager
+    def _continuing(self, incremental):
+        """Make the warm-start machinery resume during partial_fit too."""
+        self._incremental = incremental
+        try:
+            yield
+        finally:
+            del self._incremental
 
     def _generator(self):
         """The training Generator: resumed under warm_start, else seeded from random_state."""

@@ -1,7 +1,6 @@
 """RNNSequenceClassifier: a sequence in, a label out."""
 
 import warnings
-from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -464,18 +463,6 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
             self._finish_training(params, optimizer, rng, history, seen[0], split_seed, validated=validating)
         self.n_iter_ += previous_epochs
         return self
-
-    @contextmanager
-    def _continuing(self, incremental):
-        """Make BaseRNN's warm-start machinery resume during partial_fit too."""
-        self._incremental = incremental
-        try:
-            yield
-        finally:
-            del self._incremental
-
-    def _is_warm(self):
-        return (self.warm_start or getattr(self, "_incremental", False)) and hasattr(self, "weights_")
 
     def set_params(self, **params):
         """Set parameters, ``tokenizer__<name>`` ones of a tokenizer instance too.

@@ -5,6 +5,7 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import _fit_context
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, validate_parameter_constraints
 from sklearn.utils.validation import check_is_fitted
@@ -140,6 +141,11 @@ def _ticks(seqs, lanes, chunk):
             if is_end:
                 ends.append((i, segment))
         yield X, targets, lengths, starts, ends
+
+
+def _describe_codes(codes):
+    """The first characters of sorted code points, for messages."""
+    return f"{[chr(c) for c in codes[:10]]!r}{' ...' if codes.size > 10 else ''}"
 
 
 def _prior_bias(seqs, n_classes, dtype):
@@ -424,10 +430,86 @@ class RNNCharGenerator(BaseRNN):
         self : RNNCharGenerator
             The fitted model.
         """
+        return self._fit(X, incremental=False)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None, classes=None):
+        """Train for one pass over ``X``, continuing from the current weights.
+
+        For a corpus read piece by piece (too large for memory, or arriving
+        over time), or to train for a time budget: each call makes one pass
+        over its text, with no minimum number of updates, and adds one epoch
+        to ``loss_curve_``. The first call fixes the characters;
+        `early_stopping` is not used: no text is held out, and
+        ``validation_scores_`` and ``best_validation_score_`` become None.
+
+        Parameters
+        ----------
+        X : str or iterable of str
+            One document or several, as for :meth:`fit`. For running text,
+            pass its pieces in order: each call's text starts and ends as a
+            document does.
+        y : None
+            Ignored.
+        classes : str or iterable of str, default=None
+            Every character that any call may pass, on the first call (e.g.
+            ``string.printable``, or ``set(text)`` of the whole corpus); by
+            default the characters of the first call's `X`. Later calls
+            accept only these characters, and a `classes` given again must
+            hold the same ones.
+
+        Returns
+        -------
+        self : RNNCharGenerator
+            The model.
+
+        Examples
+        --------
+        >>> from skrnn import RNNCharGenerator
+        >>> model = RNNCharGenerator(hidden_size=16, random_state=0)
+        >>> for piece in ["hello world", "help the world", "hello help"]:
+        ...     model = model.partial_fit(piece, classes=" dehloprtw")
+        >>> model.n_iter_, len(model.classes_)
+        (3, 11)
+        """
+        return self._fit(X, classes=classes, incremental=True)
+
+    def _fit(self, X, *, classes=None, incremental):
         docs = self._documents(X)
         codes = np.unique(_code_points("".join(docs)))
-        if codes.size == 0:
+        resume = hasattr(self, "weights_") and (incremental or self.warm_start)
+        if codes.size == 0 and not incremental:
             raise ValueError("X contains no characters: fit needs text, e.g. fit('hello world').")
+        declared = None if classes is None else self._declared_codes(classes)
+        if resume:
+            if declared is not None and not np.array_equal(declared, self._codes):
+                raise ValueError(
+                    "classes must hold the characters the model was first fit on (classes_); these are in one "
+                    f"and not the other: {_describe_codes(np.setxor1d(declared, self._codes))}."
+                )
+            new = codes[~np.isin(codes, self._codes)]
+            if new.size:
+                if incremental:
+                    first = "partial_fit continues with the characters the model was first fit on (classes_)"
+                    advice = (
+                        "Remove them, or start afresh naming every character in the first call to partial_fit, "
+                        "e.g. clone(model).partial_fit(X, classes=string.printable)."
+                    )
+                else:
+                    first = "warm_start=True continues with the characters of the previous fit"
+                    advice = "Remove them, or set warm_start=False to start afresh on all of them."
+                raise ValueError(f"{first}, and X holds others: {_describe_codes(new)}. {advice}")
+            codes = self._codes  # text with fewer characters trains the same outputs
+        elif declared is not None:
+            new = codes[~np.isin(codes, declared)]
+            if new.size:
+                raise ValueError(f"X holds characters that classes lacks: {_describe_codes(new)}.")
+            codes = declared
+        if codes.size == 0:  # only a first partial_fit with neither text nor classes comes here
+            raise ValueError(
+                "X contains no characters and classes names none: the first call to partial_fit needs text, "
+                "e.g. partial_fit('hello world'), or the characters as classes=."
+            )
         # scikit-learn's model selection indexes a str like a list, so each fold
         # of one str arrives as one-character documents: fit cannot see the
         # str, only this symptom, which no real corpus of documents shows.
@@ -441,19 +523,35 @@ class RNNCharGenerator(BaseRNN):
                 UserWarning,
                 stacklevel=user_stacklevel(),
             )
-        if self._is_warm():
-            new = codes[~np.isin(codes, self._codes)]
-            if new.size:
+        with self._continuing(incremental):
+            self._train(docs, codes, incremental=incremental)
+        return self
+
+    def _declared_codes(self, classes):
+        """Sorted code points of ``classes`` (a str, or single characters; ``END`` is implied)."""
+        if not isinstance(classes, str):
+            try:
+                classes = list(classes)
+            except TypeError:
+                raise TypeError(
+                    f"classes must be a str or an iterable of characters, got {type(classes).__name__}."
+                ) from None
+            bad = [c for c in classes if not isinstance(c, str) or len(c) > 1]
+            if bad:
                 raise ValueError(
-                    f"warm_start=True continues with the characters of the previous fit, and X holds "
-                    f"{new.size} others: {[chr(c) for c in new[:10]]!r}{' ...' if new.size > 10 else ''}. Remove "
-                    "them, or set warm_start=False to start afresh on all of them."
+                    f"classes must hold single characters (str of length 1), got {bad[0]!r}; a str such as "
+                    "'abc' names its characters."
                 )
-            codes = self._codes  # text with fewer characters trains the same outputs
+            classes = "".join(classes)  # END ("") adds nothing: every model has it
+        return np.unique(_code_points(classes.lower() if self.lowercase else classes))
+
+    def _train(self, docs, codes, *, incremental):
+        """Train on ``docs`` over the characters ``codes``, then set the fitted attributes."""
         rng = self._generator()
+        validating = self.early_stopping and not incremental
         # Both may raise: before any fitted attribute changes.
-        split_seed = self._split_seed(rng) if self.early_stopping and len(docs) > 1 else None
-        train, valid = self._split(docs, split_seed)
+        split_seed = self._split_seed(rng) if validating and len(docs) > 1 else None
+        train, valid = self._split(docs, split_seed) if validating else (docs, None)
         spec = self._spec(fitted=False, n_classes=codes.size + 1)  # END, then the characters
         fresh = not self._is_warm()
         params, optimizer = self._start_training(spec, rng)
@@ -467,6 +565,7 @@ class RNNCharGenerator(BaseRNN):
         counted = {"chars": 0}
 
         chars_per_pass = sum(len(s) - 1 for s in seqs)
+        min_updates = 1 if incremental else MIN_UPDATES_PER_EPOCH  # partial_fit: one pass, however short
         batch_size, seq_length, alpha, clip_norm, dropout = map(
             python_number, (self.batch_size, self.seq_length, self.alpha, self.clip_norm, self.dropout)
         )
@@ -474,11 +573,11 @@ class RNNCharGenerator(BaseRNN):
         def run_epoch(stop):
             total, n_chars, n_updates = 0.0, 0, 0
             epoch_chars = None
-            while n_updates < MIN_UPDATES_PER_EPOCH and not stop.requested:
+            while n_updates < min_updates and not stop.requested:
                 order = rng.permutation(len(seqs))
                 lanes = _segments([seqs[i] for i in order], batch_size, seq_length)
                 if epoch_chars is None:
-                    passes = -(-MIN_UPDATES_PER_EPOCH // _n_ticks(lanes, seq_length))
+                    passes = -(-min_updates // _n_ticks(lanes, seq_length))
                     epoch_chars = passes * chars_per_pass
                 shuffled = [seqs[i] for i in order]
                 states = None
@@ -508,26 +607,27 @@ class RNNCharGenerator(BaseRNN):
             sample = "".join(self._continuation(params, spec, [], 40, 0.8, None, epoch, classes))
             return f", sample {sample!r}"
 
-        history = fit_epochs(
-            params, optimizer, run_epoch, validation, max_iter=self.max_iter, tol=self.tol,
-            n_iter_no_change=self.n_iter_no_change, verbose=self.verbose, name=type(self).__name__,
-            describe_epoch=describe if self.verbose else None, unit="chars",
-            describe_validation=lambda score: f", validation loss {-score:.4f}",  # nats per character, as the loss
-            validation_name="validation loss",
-            patience=self._patience(self.early_stopping),
-        )
+        with warnings.catch_warnings():
+            if incremental:  # one epoch per call is the point, not a failure to converge
+                warnings.simplefilter("ignore", ConvergenceWarning)
+            history = fit_epochs(
+                params, optimizer, run_epoch, validation, max_iter=1 if incremental else self.max_iter,
+                tol=self.tol, n_iter_no_change=self.n_iter_no_change, verbose=self.verbose,
+                name=type(self).__name__, describe_epoch=describe if self.verbose else None, unit="chars",
+                describe_validation=lambda score: f", validation loss {-score:.4f}",  # nats per character, as the loss
+                validation_name="validation loss",
+                patience=self._patience(validating),
+            )
+        previous_epochs = self.n_iter_ if incremental and not fresh else 0
         self._codes = codes
         self.classes_ = classes
         self.vocabulary_ = {c: i for i, c in enumerate(classes) if i > 0}
         self._finish_training(
-            params, optimizer, rng, history, counted["chars"], split_seed, validated=self.early_stopping
+            params, optimizer, rng, history, counted["chars"], split_seed, validated=validating
         )
-        return self
-
+        self.n_iter_ += previous_epochs
     def _split(self, docs, seed):
-        """(training documents, validation documents or None); ``seed`` draws the held-out documents."""
-        if not self.early_stopping:
-            return docs, None
+        """(training documents, validation documents) for early stopping; ``seed`` draws the held-out documents."""
         if len(docs) == 1:
             cut = int(round(len(docs[0]) * (1 - self.validation_fraction)))
             if cut < 1 or cut >= len(docs[0]):

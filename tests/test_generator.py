@@ -419,9 +419,72 @@ def test_generator_warm_start_accepts_text_with_fewer_characters():
         model.fit(["abab"] * 10)  # the next chunk of a corpus lacks "c": its outputs still exist
     np.testing.assert_array_equal(model.classes_, classes)
     assert len(model.loss_curve_) == 2
-    with pytest.raises(ValueError, match=r"X holds 2 others: \['d', 'e'\]\. Remove them, or set warm_start=False"):
+    with pytest.raises(ValueError, match=r"X holds others: \['d', 'e'\]\. Remove them, or set warm_start=False"):
         model.fit(["abde"])
     assert len(model.loss_curve_) == 2
+
+
+def test_generator_partial_fit_makes_one_pass_per_call_and_learns():
+    model = RNNCharGenerator(hidden_size=16, learning_rate=0.01, random_state=0)
+    model.partial_fit(NAMES)
+    first = model.score(NAMES)
+    for _ in range(9):
+        model.partial_fit(NAMES)
+    assert model.n_iter_ == len(model.loss_curve_) == 10
+    assert model.t_ == 10 * sum(len(name) + 1 for name in NAMES)  # each name and its END, once per call
+    assert model.score(NAMES) > first + 0.3
+    assert model.validation_scores_ is None and model.best_validation_score_ is None
+
+
+def test_generator_partial_fit_equals_one_epoch_of_fit_on_a_long_enough_text():
+    # 300 characters in chunks of 4 on one lane make 75 updates: an epoch of fit is then one pass too
+    text = ("".join(NAMES) * 3)[:300]
+    params = dict(hidden_size=8, batch_size=1, seq_length=4, random_state=0, dtype="float64")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fitted = RNNCharGenerator(max_iter=1, **params).fit(text)
+    partial = RNNCharGenerator(early_stopping=True, **params).partial_fit(text)  # no text held out
+    for name, weights in fitted.weights_.items():
+        np.testing.assert_array_equal(partial.weights_[name], weights, err_msg=name)
+
+
+def test_generator_partial_fit_classes_name_characters_of_later_pieces():
+    model = RNNCharGenerator(hidden_size=8, random_state=0, lowercase=True)
+    model.partial_fit("abab", classes="ABCD")
+    model.partial_fit("cdcd", classes=["d", "c", "b", "a", ""])  # the same characters again: accepted
+    assert list(model.classes_) == ["", "a", "b", "c", "d"]
+    assert model.n_iter_ == 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.set_params(warm_start=True).fit("dcba")  # fit continues from partial_fit's weights
+    assert len(model.loss_curve_) == 2 + model.n_iter_
+
+
+@pytest.mark.parametrize(
+    "first, X, classes, error, match",
+    [
+        ("abc", "abz", None, ValueError, r"partial_fit continues with the characters .* \['z'\]\. .*classes="),
+        ("abc", "ab", "abcd", ValueError, r"these are in one and not the other: \['d'\]"),
+        (None, "abz", "ab", ValueError, r"X holds characters that classes lacks: \['z'\]"),
+        (None, "", None, ValueError, "needs text"),
+        (None, "ab", ["ab"], ValueError, "single characters .* got 'ab'"),
+        (None, "ab", [1], ValueError, "single characters .* got 1"),
+        (None, "ab", 3, TypeError, "classes must be a str or an iterable of characters, got int"),
+    ],
+)
+def test_generator_partial_fit_rejects_bad_input_and_keeps_the_model(first, X, classes, error, match):
+    model = RNNCharGenerator(hidden_size=8, random_state=0)
+    if first is not None:
+        model.partial_fit(first)
+        before = copy.deepcopy(model.__dict__)
+    with pytest.raises(error, match=match):
+        model.partial_fit(X, classes=classes)
+    if first is not None:
+        assert model.n_iter_ == before["n_iter_"]
+        for name, weights in before["weights_"].items():
+            np.testing.assert_array_equal(model.weights_[name], weights)
+    else:
+        assert not hasattr(model, "weights_")
 
 
 def test_generator_lanes_of_short_documents_end_together():
