@@ -64,6 +64,30 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
+class _Given:
+    """Mixin for argparse actions: record the option's dest in ``namespace.given_options``.
+
+    argparse calls an action only for an option on the command line, so ``--resume`` can tell an
+    option given (even at its default value) from one left at its default.
+    """
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        super().__call__(parser, namespace, values, option_string)
+        vars(namespace).setdefault("given_options", set()).add(self.dest)
+
+
+class _GivenStore(_Given, argparse._StoreAction):
+    pass
+
+
+class _GivenStoreTrue(_Given, argparse._StoreTrueAction):
+    pass
+
+
+class _GivenBoolean(_Given, argparse.BooleanOptionalAction):
+    pass
+
+
 def _add(parser, *flags, low=None, high=None, low_open=False, high_open=False, **kwargs):
     """``parser.add_argument``, remembering the allowed range, checked by ``_check_ranges``."""
     action = parser.add_argument(*flags, **kwargs)
@@ -108,9 +132,19 @@ def _delimiter(text):
 
 
 def _training_options(parser, defaults, unit):
-    """Options shared by both training commands; defaults are the estimator's."""
+    """Options shared by both training commands; defaults are the estimator's.
+
+    Every option that ``parser`` gets from here on records itself when given (for ``--resume``).
+    """
+    parser.register("action", None, _GivenStore)
+    parser.register("action", "store", _GivenStore)
+    parser.register("action", "store_true", _GivenStoreTrue)
     parser.add_argument("-o", "--output", required=True, metavar="MODEL",
                         help="model file to write (joblib); replaced atomically when training ends")
+    parser.add_argument("--resume", action="store_true",
+                        help="go on training the model in MODEL, as fit with warm_start=True does: its "
+                             "architecture, characters or classes and optimizer state are kept, and only "
+                             "the options given here change (e.g. --max-iter, --learning-rate)")
     _add(parser, "--hidden-size", type=int, default=defaults["hidden_size"], low=1,
          help="units in each recurrent layer (default: %(default)s)")
     parser.add_argument("--cell", choices=sorted(CELLS), default=defaults["cell"],
@@ -180,7 +214,8 @@ def build_parser():
                     "Prints one line per epoch: training loss, validation loss (with "
                     "--validation), seconds, characters per second and a short sample; on a terminal, "
                     "a live status line runs within the epoch. Ctrl-C stops after the current batch "
-                    "and still saves the model trained so far; a second Ctrl-C aborts without saving.",
+                    "and still saves the model trained so far (--resume goes on from it); a second Ctrl-C "
+                    "aborts without saving.",
     )
     train_gen.add_argument("text_file", metavar="TEXT_FILE", help="training text (- for stdin)")
     _training_options(train_gen, generator, "chars")
@@ -214,7 +249,7 @@ def build_parser():
                     "TSV file with a header line (- reads stdin), and save it to MODEL. Prints one line "
                     "per epoch: training loss, validation accuracy (with --validation), seconds and "
                     "sequences (texts) per second. Ctrl-C stops after the current batch and still saves "
-                    "the model; a second Ctrl-C aborts without saving.",
+                    "the model (--resume goes on from it); a second Ctrl-C aborts without saving.",
     )
     train_clf.add_argument("table", metavar="TABLE", help="CSV/TSV file with a header line (- for stdin)")
     _training_options(train_clf, classifier, "texts")
@@ -233,7 +268,7 @@ def build_parser():
                            help="split texts into words or characters (default: %(default)s)")
     train_clf.add_argument("--pooling", choices=sorted(POOLINGS), default=classifier["pooling"],
                            help="how the steps' outputs become one vector (default: %(default)s)")
-    train_clf.add_argument("--bidirectional", action=argparse.BooleanOptionalAction,
+    train_clf.add_argument("--bidirectional", action=_GivenBoolean,
                            default=classifier["bidirectional"],
                            help="also read each text backwards (default: %(default)s)")
     _add(train_clf, "--max-len", type=int, default=None, low=1,
@@ -475,6 +510,10 @@ def _in_options(message):
 
 def _renamed(text):
     text = text.replace("early_stopping=True", "--validation").replace("early_stopping=False", "no --validation")
+    # warm fits' messages: on the command line, --resume makes them
+    text = text.replace("Set warm_start=False to start afresh", "Leave out --resume to train a new model")
+    text = text.replace("set warm_start=False to start afresh", "leave out --resume to train a new model")
+    text = text.replace("warm_start=True", "--resume")
     for name, option in _OPTIONS.items():
         text = re.sub(rf"(?<![\w-]){name}=", f"{option} ", text)
         if "_" in name:
@@ -550,8 +589,11 @@ def _fit(fit):
     return caught, bool(interrupted)
 
 
-def _train(model, X, y, args, unit):
-    """Fit with epoch lines and a status line; save atomically, also after Ctrl-C."""
+def _train(model, X, y, args, unit, restore=None):
+    """Fit with epoch lines and a status line; save atomically, also after Ctrl-C.
+
+    ``restore``: parameters set back on the model before it is saved (those --resume changed for the fit).
+    """
     start = time.perf_counter()
 
     def fit():
@@ -568,23 +610,25 @@ def _train(model, X, y, args, unit):
     if interrupted:
         print(f"skrnn: training interrupted: saving the model trained so far to '{args.output}'",
               file=sys.stderr, flush=True)
-    model.set_params(verbose=0)  # the epoch lines were for this command, not for whoever refits the model
+    # the epoch lines were for this command, not for whoever refits the model
+    model.set_params(verbose=0, **(restore or {}))
     try:
         save_model(model, args.output)
     except OSError as exc:
         raise CommandError(f"cannot write the model to '{args.output}': {exc.strerror or exc}") from None
-    epochs = len(model.loss_curve_)
+    epochs = f"{model.n_iter_} epoch(s)" + (f" ({len(model.loss_curve_)} in all)" if args.resume else "")
     loss = f", final loss {model.loss_curve_[-1]:.4f}" if model.loss_curve_ else ""
     if model.validation_scores_:  # --validation keeps the best epoch's weights, not the last's
         scores = model.validation_scores_
         best = max(range(len(scores)), key=scores.__getitem__)  # the first best, as training keeps it
         score = scores[best]
         measure = f"validation accuracy {score:.4f}" if y is not None else f"validation loss {-score:.4f}"
-        loss += f"; kept the weights of epoch {best + 1}, {measure}"
+        unvalidated = len(model.loss_curve_) - len(scores)  # epochs of --resume'd fits without --validation
+        loss += f"; kept the weights of epoch {unvalidated + best + 1}, {measure}"
     stopped = ""
     if any(w.category is ConvergenceWarning for w in caught):
         stopped = " (--max-iter reached; more epochs may help)"
-    print(f"Saved {type(model).__name__} to '{args.output}': {epochs} epoch(s) in "
+    print(f"Saved {type(model).__name__} to '{args.output}': {epochs} in "
           f"{time.perf_counter() - start:.1f} s{loss}{stopped}.", flush=True)
     return 0
 
@@ -600,6 +644,28 @@ def _shared_params(args):
     )
 
 
+# Estimator parameters set by an option of another name (the rest share theirs).
+_PARAM_OPTIONS = {
+    "early_stopping": "validation", "random_state": "seed", "verbose": "quiet", "class_weight": "balanced",
+}
+
+
+def _model(cls, args, params, command):
+    """(model, parameters to restore before saving): ``cls(**params)``, or with --resume the model in
+    MODEL, set to train on (warm_start) with the parameters of the options given."""
+    if not args.resume:
+        return cls(**params), None
+    if not Path(args.output).exists():
+        raise CommandError(f"--resume goes on training the model in '{args.output}', which does not exist; "
+                           "leave out --resume to train a new one")
+    model = load_model(args.output, cls, f"{command} --resume", command)
+    given = getattr(args, "given_options", set())
+    restore = {"warm_start": model.warm_start}
+    changed = {name: value for name, value in params.items() if _PARAM_OPTIONS.get(name, name) in given}
+    model.set_params(**{**changed, "verbose": params["verbose"], "warm_start": True})
+    return model, restore
+
+
 def train_generator(args):
     _check_output(args.output, args.text_file)
     text = _read_text(args.text_file, args.encoding)
@@ -608,8 +674,9 @@ def train_generator(args):
     if not X:
         raise CommandError(f"{source} holds no text to train on")
     print(f"Read {_count(len(X), 'line' if args.lines else 'character')} from {source}.", flush=True)
-    model = RNNCharGenerator(seq_length=args.seq_length, lowercase=args.lowercase, **_shared_params(args))
-    return _train(model, X, None, args, "chars")
+    params = dict(seq_length=args.seq_length, lowercase=args.lowercase, **_shared_params(args))
+    model, restore = _model(RNNCharGenerator, args, params, "train-generator")
+    return _train(model, X, None, args, "chars", restore)
 
 
 def _count(n, noun):
@@ -709,11 +776,12 @@ def train_classifier(args):
     texts, labels = _read_table(args)
     print(f"Read {_count(len(texts), 'text')} of {_count(len(set(labels)), 'class')} from {_source(args.table)}.",
           flush=True)
-    model = RNNSequenceClassifier(
+    params = dict(
         tokenizer=args.tokenizer, pooling=args.pooling, bidirectional=args.bidirectional,
         max_len=args.max_len, class_weight="balanced" if args.balanced else None, **_shared_params(args),
     )
-    return _train(model, texts, labels, args, "texts")
+    model, restore = _model(RNNSequenceClassifier, args, params, "train-classifier")
+    return _train(model, texts, labels, args, "texts", restore)
 
 
 # -- inference ------------------------------------------------------------------

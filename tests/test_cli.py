@@ -408,6 +408,49 @@ def test_cli_tol_and_n_iter_no_change_decide_when_training_stops(capsys, tmp_pat
     )
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_cli_resume_goes_on_training_with_only_the_options_given(capsys, tmp_path):
+    (tmp_path / "t.txt").write_text(TEXT)
+    argv = ["train-generator", str(tmp_path / "t.txt"), "-o", str(tmp_path / "m")]
+    assert main([*argv, "--hidden-size", "8", "--max-iter", "1", "--seed", "0", "-q"]) == 0
+    first = joblib.load(tmp_path / "m")
+    # --learning-rate at the estimator's default is given, so it applies; --hidden-size (default 128) is not
+    assert main([*argv, "--resume", "--max-iter", "2", "--learning-rate", "0.002", "--validation"]) == 0
+    out = capsys.readouterr().out
+    model = joblib.load(tmp_path / "m")
+    assert (model.hidden_size, model.max_iter, model.early_stopping) == (8, 2, True)
+    assert model.loss_curve_[0] == first.loss_curve_[0] and len(model.loss_curve_) == 1 + model.n_iter_
+    assert "Epoch 1: loss" in out and f"{model.n_iter_} epoch(s) ({len(model.loss_curve_)} in all)" in out
+    best = max(range(len(model.validation_scores_)), key=model.validation_scores_.__getitem__)
+    assert f"kept the weights of epoch {best + 2}, validation loss" in out  # counted with the first, unvalidated fit
+    assert (model.warm_start, model.verbose) == (False, 0)  # as saved before: a refit in Python starts afresh
+
+    (tmp_path / "u.txt").write_text("THE CAT")
+    assert_main_error(capsys, ["train-generator", tmp_path / "u.txt", "-o", tmp_path / "m", "--resume"],
+                      "--resume continues with the characters of the previous fit", "['A', 'C', 'E', 'H', 'T']",
+                      "leave out --resume to train a new model")
+    assert_main_error(capsys, [*argv, "--resume", "--hidden-size", "16"],
+                      "--resume needs the architecture of the previous fit, but --hidden-size 8 -> 16")
+    assert_main_error(capsys, [*argv[:-1], tmp_path / "new", "--resume"],
+                      f"--resume goes on training the model in '{tmp_path / 'new'}', which does not exist")
+    (tmp_path / "t.csv").write_text("text,label\n" + "good,pos\nbad,neg\n" * 5)
+    assert_main_error(capsys, ["train-classifier", tmp_path / "t.csv", "-o", tmp_path / "m", "--resume"],
+                      "holds RNNCharGenerator, not RNNSequenceClassifier",
+                      "'skrnn train-classifier --resume' needs a model made by 'skrnn train-classifier'")
+    assert len(joblib.load(tmp_path / "m").loss_curve_) == len(model.loss_curve_)  # failed runs saved nothing
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_cli_resume_applies_classifier_options_given_as_no_flags(capsys, tmp_path):
+    (tmp_path / "t.csv").write_text("text,label\n" + "good,pos\nbad,neg\n" * 5)
+    argv = ["train-classifier", str(tmp_path / "t.csv"), "-o", str(tmp_path / "m"), "--hidden-size", "4", "-q"]
+    assert main([*argv, "--max-iter", "1"]) == 0
+    assert main([*argv, "--max-iter", "1", "--resume", "--balanced"]) == 0
+    model = joblib.load(tmp_path / "m")
+    assert (model.class_weight, len(model.loss_curve_)) == ("balanced", 2)
+    assert_main_error(capsys, [*argv, "--resume", "--no-bidirectional"], "--bidirectional True -> False")
+
+
 def test_cli_refuses_to_write_the_model_over_its_data_or_as_a_folder(capsys, tmp_path, monkeypatch):
     (tmp_path / "data.txt").write_text("hello world\n")
     assert_main_error(capsys, ["train-generator", tmp_path / "data.txt", "-o", tmp_path / "data.txt", *TINY],
