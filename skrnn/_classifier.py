@@ -515,9 +515,12 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
                     f"classes={classes!r} is not the same as on the first call to partial_fit ({classes_!r})."
                 )
             if not incremental and not np.array_equal(seen, classes_):
+                missing, new = np.setdiff1d(classes_, seen), np.setdiff1d(seen, classes_)
+                differences = [f"{name} {_first(labels)}" for name, labels in
+                               (("y lacks", missing), ("y has others:", new)) if labels.size]
                 raise ValueError(
-                    "warm_start can only be used where y has the same classes as in the previous call to "
-                    f"fit. Previously got {classes_}, y has {seen}."
+                    "warm_start=True needs y to hold the classes of the previous fit "
+                    f"({classes_.size} of them); {' and '.join(differences)}. Set warm_start=False to start afresh."
                 )
         elif incremental:
             if classes is None:
@@ -804,6 +807,11 @@ def _minibatches(rows, lengths, batch_size, rng=None):
         pool = pool[np.argsort(-lengths[pool], kind="stable")]
         batches += [pool[i : i + batch_size] for i in range(0, pool.size, batch_size)]
     return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def _first(labels, n=10):
+    """The first ``n`` labels as a list, for messages: a table's wrong column can hold thousands."""
+    return f"{labels[:n].tolist()!r}{f' and {labels.size - n} more' if labels.size > n else ''}"
 
 
 def _predict(params, spec, batch, lengths, *, pooled=False):

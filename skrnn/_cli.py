@@ -172,7 +172,7 @@ def _training_options(parser, defaults, unit):
     _add(parser, "--clip-norm", type=float, default=defaults["clip_norm"], low=0, low_open=True,
          help="rescale each update's gradient to at most this norm; smaller values steady a diverging "
               "training (default: %(default)s)")
-    parser.add_argument("--validation", action="store_true",
+    parser.add_argument("--validation", action=_GivenBoolean, default=False,
                         help="hold out --validation-fraction of the data, report validation scores each epoch, "
                              "stop when they stop improving and keep the best weights (early stopping)")
     _add(parser, "--validation-fraction", type=float, default=defaults["validation_fraction"],
@@ -224,7 +224,8 @@ def build_parser():
     train_gen.add_argument("--lines", action="store_true",
                            help="each non-empty line is a separate document (e.g. a list of names), "
                                 "whose end the model learns")
-    train_gen.add_argument("--lowercase", action="store_true", help="lowercase the text (and later prompts)")
+    train_gen.add_argument("--lowercase", action=_GivenBoolean, default=False,
+                           help="lowercase the text (and later prompts)")
 
     generate_ = commands.add_parser(
         "generate", help="generate text from a trained generator, streamed as it is produced",
@@ -273,7 +274,7 @@ def build_parser():
                            help="also read each text backwards (default: %(default)s)")
     _add(train_clf, "--max-len", type=int, default=None, low=1,
          help="keep only the first N tokens of each text (default: all)")
-    train_clf.add_argument("--balanced", action="store_true",
+    train_clf.add_argument("--balanced", action=_GivenBoolean, default=False,
                            help="weight classes inversely to their frequency (class_weight='balanced')")
 
     classify_ = commands.add_parser(
@@ -604,14 +605,15 @@ def _train(model, X, y, args, unit, restore=None):
                 model.fit(X, y)
 
     caught, interrupted = _fit(fit)
-    if _said(caught, RuntimeWarning, "training diverged") and not model.loss_curve_:
-        raise CommandError("training diverged in its first epoch: the model learned nothing and was not saved; "
-                           "try a smaller --learning-rate or --clip-norm")
+    if _said(caught, RuntimeWarning, "training diverged") and model.n_iter_ == 0:
+        kept = f"'{args.output}' was left as it was" if args.resume else "the model learned nothing and was not saved"
+        raise CommandError(f"training diverged in its first epoch: {kept}; try a smaller --learning-rate or "
+                           "--clip-norm")
     if interrupted:
         print(f"skrnn: training interrupted: saving the model trained so far to '{args.output}'",
               file=sys.stderr, flush=True)
     # the epoch lines were for this command, not for whoever refits the model
-    model.set_params(verbose=0, **(restore or {}))
+    model.set_params(**(restore or {"verbose": 0}))
     try:
         save_model(model, args.output)
     except OSError as exc:
@@ -620,11 +622,13 @@ def _train(model, X, y, args, unit, restore=None):
     loss = f", final loss {model.loss_curve_[-1]:.4f}" if model.loss_curve_ else ""
     if model.validation_scores_:  # --validation keeps the best epoch's weights, not the last's
         scores = model.validation_scores_
-        best = max(range(len(scores)), key=scores.__getitem__)  # the first best, as training keeps it
-        score = scores[best]
+        score = model.best_validation_score_
         measure = f"validation accuracy {score:.4f}" if y is not None else f"validation loss {-score:.4f}"
-        unvalidated = len(model.loss_curve_) - len(scores)  # epochs of --resume'd fits without --validation
-        loss += f"; kept the weights of epoch {unvalidated + best + 1}, {measure}"
+        this_run = scores[len(scores) - model.n_iter_:] if model.n_iter_ else []
+        # the first best, as training keeps it; numbered as the epoch lines number this run's epochs
+        best = next((epoch for epoch, value in enumerate(this_run, 1) if value == score), None)
+        kept = f"epoch {best}" if best else "the model it resumed"
+        loss += f"; kept the weights of {kept}, {measure}"
     stopped = ""
     if any(w.category is ConvergenceWarning for w in caught):
         stopped = " (--max-iter reached; more epochs may help)"
@@ -650,6 +654,13 @@ _PARAM_OPTIONS = {
 }
 
 
+# Options that a resumed training cannot change, and why.
+_FIXED_ON_RESUME = {
+    "seed": "training goes on with the random stream the model saved",
+    "tokenizer": "the model keeps the tokenizer, and its vocabulary, of its first training",
+}
+
+
 def _model(cls, args, params, command):
     """(model, parameters to restore before saving): ``cls(**params)``, or with --resume the model in
     MODEL, set to train on (warm_start) with the parameters of the options given."""
@@ -658,9 +669,12 @@ def _model(cls, args, params, command):
     if not Path(args.output).exists():
         raise CommandError(f"--resume goes on training the model in '{args.output}', which does not exist; "
                            "leave out --resume to train a new one")
-    model = load_model(args.output, cls, f"{command} --resume", command)
     given = getattr(args, "given_options", set())
-    restore = {"warm_start": model.warm_start}
+    for option, why in _FIXED_ON_RESUME.items():
+        if option in given:
+            raise CommandError(f"--{option} cannot change with --resume: {why}")
+    model = load_model(args.output, cls, f"{command} --resume", command)
+    restore = {"warm_start": model.warm_start, "verbose": model.verbose}
     changed = {name: value for name, value in params.items() if _PARAM_OPTIONS.get(name, name) in given}
     model.set_params(**{**changed, "verbose": params["verbose"], "warm_start": True})
     return model, restore
@@ -668,14 +682,14 @@ def _model(cls, args, params, command):
 
 def train_generator(args):
     _check_output(args.output, args.text_file)
+    params = dict(seq_length=args.seq_length, lowercase=args.lowercase, **_shared_params(args))
+    model, restore = _model(RNNCharGenerator, args, params, "train-generator")  # before reading all the input
     text = _read_text(args.text_file, args.encoding)
     source = _source(args.text_file)
     X = [line for line in text.splitlines() if line.strip()] if args.lines else text
     if not X:
         raise CommandError(f"{source} holds no text to train on")
     print(f"Read {_count(len(X), 'line' if args.lines else 'character')} from {source}.", flush=True)
-    params = dict(seq_length=args.seq_length, lowercase=args.lowercase, **_shared_params(args))
-    model, restore = _model(RNNCharGenerator, args, params, "train-generator")
     return _train(model, X, None, args, "chars", restore)
 
 
@@ -773,14 +787,14 @@ def _parse_table(text, args, source, delimiter, quotes):
 
 def train_classifier(args):
     _check_output(args.output, args.table)
-    texts, labels = _read_table(args)
-    print(f"Read {_count(len(texts), 'text')} of {_count(len(set(labels)), 'class')} from {_source(args.table)}.",
-          flush=True)
     params = dict(
         tokenizer=args.tokenizer, pooling=args.pooling, bidirectional=args.bidirectional,
         max_len=args.max_len, class_weight="balanced" if args.balanced else None, **_shared_params(args),
     )
-    model, restore = _model(RNNSequenceClassifier, args, params, "train-classifier")
+    model, restore = _model(RNNSequenceClassifier, args, params, "train-classifier")  # before reading the table
+    texts, labels = _read_table(args)
+    print(f"Read {_count(len(texts), 'text')} of {_count(len(set(labels)), 'class')} from {_source(args.table)}.",
+          flush=True)
     return _train(model, texts, labels, args, "texts", restore)
 
 

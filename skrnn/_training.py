@@ -289,7 +289,7 @@ def fit_epochs(params, optimizer, run_epoch, validation_score=None, *, max_iter,
         warnings.warn(
             f"{name}: training interrupted in epoch {history.n_iter + (not history.loss_curve)}; the "
             f"estimator keeps the {kept} and is ready to use. Call fit again with "
-            "warm_start=True to go on.",
+            "warm_start=True (or partial_fit) to go on.",
             UserWarning,
             stacklevel=user_stacklevel(),
         )

@@ -389,7 +389,8 @@ def test_classifier_warm_start_continues():
     assert clf.loss_curve_[:5] == first_curve and len(clf.loss_curve_) == 10
     assert clf.loss_curve_[5] < first_curve[0]
     assert clf.t_ == 10 * len(X)
-    with pytest.raises(ValueError, match="same classes"):
+    changed = r"classes of the previous fit \(2 of them\); y lacks \['neg', 'pos'\] and y has others: \['a', 'b'\]\."
+    with pytest.raises(ValueError, match=changed + " Set warm_start=False"):
         clf.fit(X[:4], ["a", "b", "a", "b"])
     # the message names what changed (it listed every architecture parameter, bidirectional too for the generator)
     with pytest.raises(ValueError, match=r"but hidden_size=\d+ -> 3, cell='gru' -> 'lstm'\. Set warm_start=False"):

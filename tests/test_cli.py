@@ -421,9 +421,11 @@ def test_cli_resume_goes_on_training_with_only_the_options_given(capsys, tmp_pat
     assert (model.hidden_size, model.max_iter, model.early_stopping) == (8, 2, True)
     assert model.loss_curve_[0] == first.loss_curve_[0] and len(model.loss_curve_) == 1 + model.n_iter_
     assert "Epoch 1: loss" in out and f"{model.n_iter_} epoch(s) ({len(model.loss_curve_)} in all)" in out
-    best = max(range(len(model.validation_scores_)), key=model.validation_scores_.__getitem__)
-    assert f"kept the weights of epoch {best + 2}, validation loss" in out  # counted with the first, unvalidated fit
+    this_run = model.validation_scores_[-model.n_iter_:]  # numbered as the run's epoch lines number them
+    assert f"kept the weights of epoch {this_run.index(max(this_run)) + 1}, validation loss" in out
     assert (model.warm_start, model.verbose) == (False, 0)  # as saved before: a refit in Python starts afresh
+    assert main([*argv, "--resume", "--max-iter", "1", "--no-validation", "-q"]) == 0
+    assert joblib.load(tmp_path / "m").early_stopping is False
 
     (tmp_path / "u.txt").write_text("THE CAT")
     assert_main_error(capsys, ["train-generator", tmp_path / "u.txt", "-o", tmp_path / "m", "--resume"],
@@ -437,7 +439,15 @@ def test_cli_resume_goes_on_training_with_only_the_options_given(capsys, tmp_pat
     assert_main_error(capsys, ["train-classifier", tmp_path / "t.csv", "-o", tmp_path / "m", "--resume"],
                       "holds RNNCharGenerator, not RNNSequenceClassifier",
                       "'skrnn train-classifier --resume' needs a model made by 'skrnn train-classifier'")
-    assert len(joblib.load(tmp_path / "m").loss_curve_) == len(model.loss_curve_)  # failed runs saved nothing
+    # would be saved, yet change nothing
+    assert_main_error(capsys, [*argv, "--resume", "--seed", "1"], "--seed cannot change with --resume")
+    # a resumed run that diverges at once leaves the file as it was, as a fresh one writes none
+    assert main([*argv, "--resume", "--learning-rate", "1e6", "--clip-norm", "1e30", "-q"]) == 1
+    warning, error = capsys.readouterr().err.strip().splitlines()  # the estimator's warning, then the error
+    assert "training diverged in epoch 1" in warning
+    assert error.startswith("skrnn: error: training diverged in its first epoch") and "was left as it was" in error
+    assert len(joblib.load(tmp_path / "m").loss_curve_) == len(model.loss_curve_) + 1  # failed runs saved nothing
+    assert joblib.load(tmp_path / "m").learning_rate == 0.002
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -449,6 +459,13 @@ def test_cli_resume_applies_classifier_options_given_as_no_flags(capsys, tmp_pat
     model = joblib.load(tmp_path / "m")
     assert (model.class_weight, len(model.loss_curve_)) == ("balanced", 2)
     assert_main_error(capsys, [*argv, "--resume", "--no-bidirectional"], "--bidirectional True -> False")
+    assert_main_error(capsys, [*argv, "--resume", "--tokenizer", "char"], "--tokenizer cannot change with --resume",
+                      "keeps the tokenizer")
+    # a model made in Python keeps its own warm_start and verbose in the file
+    save_model(model.set_params(warm_start=True, verbose=1), tmp_path / "m")
+    assert main([*argv, "--max-iter", "1", "--resume", "--no-balanced"]) == 0
+    model = joblib.load(tmp_path / "m")
+    assert (model.warm_start, model.verbose, model.class_weight, len(model.loss_curve_)) == (True, 1, None, 3)
 
 
 def test_cli_refuses_to_write_the_model_over_its_data_or_as_a_folder(capsys, tmp_path, monkeypatch):

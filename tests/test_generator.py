@@ -419,7 +419,7 @@ def test_generator_warm_start_accepts_text_with_fewer_characters():
         model.fit(["abab"] * 10)  # the next chunk of a corpus lacks "c": its outputs still exist
     np.testing.assert_array_equal(model.classes_, classes)
     assert len(model.loss_curve_) == 2
-    with pytest.raises(ValueError, match=r"X holds others: \['d', 'e'\]\. Remove them, or set warm_start=False"):
+    with pytest.raises(ValueError, match=r"X holds characters outside them: \['d', 'e'\]\. Remove them, or set warm"):
         model.fit(["abde"])
     assert len(model.loss_curve_) == 2
 
@@ -466,7 +466,8 @@ def test_generator_partial_fit_classes_name_characters_of_later_pieces():
         ("abc", "abz", None, ValueError, r"partial_fit continues with the characters .* \['z'\]\. .*classes="),
         ("abc", "ab", "abcd", ValueError, r"these are in one and not the other: \['d'\]"),
         (None, "abz", "ab", ValueError, r"X holds characters that classes lacks: \['z'\]"),
-        (None, "", None, ValueError, "needs text"),
+        (None, "", None, ValueError, "partial_fit needs text"),
+        ("abc", ["", ""], None, ValueError, "partial_fit needs text"),  # END after END: all it would learn
         (None, "ab", ["ab"], ValueError, "single characters .* got 'ab'"),
         (None, "ab", [1], ValueError, "single characters .* got 1"),
         (None, "ab", 3, TypeError, "classes must be a str or an iterable of characters, got int"),
