@@ -117,9 +117,14 @@ class BaseRNN(VersionStampMixin, BaseEstimator):
             return dict(saved)
         return {name: python_number(getattr(self, name)) for name in self._ARCHITECTURE}
 
+    def _resumes(self, incremental):
+        """Whether a fit (``incremental``: partial_fit) continues from the fitted weights: under warm_start,
+        and always in partial_fit."""
+        return (self.warm_start or incremental) and hasattr(self, "weights_")
+
     def _is_warm(self):
-        """Whether this fit continues from the fitted weights: under warm_start, and always in partial_fit."""
-        return (self.warm_start or getattr(self, "_incremental", False)) and hasattr(self, "weights_")
+        """``_resumes`` for the call that is running (see ``_continuing``)."""
+        return self._resumes(getattr(self, "_incremental", False))
 
     @contextmanager
     def _continuing(self, incremental):
@@ -205,7 +210,8 @@ class BaseRNN(VersionStampMixin, BaseEstimator):
         self._rng_state = rng.bit_generator.state
         previous_curve = list(self.loss_curve_) if warm and hasattr(self, "loss_curve_") else []
         self.loss_curve_ = previous_curve + history.loss_curve
-        self.n_iter_ = history.n_iter
+        # partial_fit counts its calls on; a fit (warm or not) counts its own epochs, as MLPClassifier
+        self.n_iter_ = history.n_iter + (self.n_iter_ if warm and getattr(self, "_incremental", False) else 0)
         self.t_ = (self.t_ if warm and hasattr(self, "t_") else 0) + n_items
         # As MLPClassifier: with a validation split the weights kept are the best
         # validation epoch's, which the smallest training loss does not describe.

@@ -392,7 +392,7 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
     def _fit(self, X, y, sample_weight, *, classes=None, incremental):
         # Everything is validated before the estimator changes: a failing
         # call leaves a fitted estimator as it was.
-        resume = hasattr(self, "weights_") and (incremental or self.warm_start)
+        resume = self._resumes(incremental)
         if resume:
             batch, lengths = read_sequences(self, X, max_len=python_number(self.max_len))
             input_state = {key: getattr(self, key) for key in ("input_type_", "n_inputs_")}
@@ -456,12 +456,10 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
                     n_iter_no_change=self.n_iter_no_change, verbose=self.verbose, name=type(self).__name__,
                     unit="sequences", patience=self._patience(validating),
                 )
-            previous_epochs = self.n_iter_ if incremental and resume else 0
             if not resume:
                 set_input_state(self, input_state)
             self.classes_ = classes_
             self._finish_training(params, optimizer, rng, history, seen[0], split_seed, validated=validating)
-        self.n_iter_ += previous_epochs
         return self
 
     def set_params(self, **params):

@@ -483,7 +483,7 @@ class RNNCharGenerator(BaseRNN):
     def _fit(self, X, *, classes=None, incremental):
         docs = self._documents(X)
         codes = np.unique(_code_points("".join(docs)))
-        resume = hasattr(self, "weights_") and (incremental or self.warm_start)
+        resume = self._resumes(incremental)
         if codes.size == 0:  # END after END is all it would learn
             method = "partial_fit" if incremental else "fit"
             raise ValueError(f"X contains no characters: {method} needs text, e.g. {method}('hello world').")
@@ -620,14 +620,10 @@ class RNNCharGenerator(BaseRNN):
                 validation_name="validation loss",
                 patience=self._patience(validating),
             )
-        previous_epochs = self.n_iter_ if incremental and not fresh else 0
         self._codes = codes
         self.classes_ = classes
         self.vocabulary_ = {c: i for i, c in enumerate(classes) if i > 0}
-        self._finish_training(
-            params, optimizer, rng, history, counted["chars"], split_seed, validated=validating
-        )
-        self.n_iter_ += previous_epochs
+        self._finish_training(params, optimizer, rng, history, counted["chars"], split_seed, validated=validating)
 
     def _split(self, docs, seed):
         """(training documents, validation documents) for early stopping; ``seed`` draws the held-out documents."""
