@@ -5,7 +5,6 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import ClassifierMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score
 from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
@@ -447,15 +446,12 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
                 correct = logits.argmax(axis=1) == y_codes[validation]
                 return float(np.average(correct, weights=weights[validation]))
 
-            with warnings.catch_warnings():
-                if incremental:  # one epoch per call is the point, not a failure to converge
-                    warnings.simplefilter("ignore", ConvergenceWarning)
-                history = fit_epochs(
-                    params, optimizer, run_epoch, validation_score if validation is not None else None,
-                    max_iter=1 if incremental else self.max_iter, tol=self.tol,
-                    n_iter_no_change=self.n_iter_no_change, verbose=self.verbose, name=type(self).__name__,
-                    unit="sequences", patience=self._patience(validating),
-                )
+            history = fit_epochs(
+                params, optimizer, run_epoch, validation_score if validation is not None else None,
+                max_iter=1 if incremental else self.max_iter, tol=self.tol,
+                n_iter_no_change=self.n_iter_no_change, verbose=self.verbose, name=type(self).__name__,
+                unit="sequences", patience=self._patience(validating), warn_unconverged=not incremental,
+            )
             if not resume:
                 set_input_state(self, input_state)
             self.classes_ = classes_

@@ -516,7 +516,7 @@ def _renamed(text):
     text = text.replace("set warm_start=False to start afresh", "leave out --resume to train a new model")
     text = text.replace("warm_start=True", "--resume")
     for name, option in _OPTIONS.items():
-        text = re.sub(rf"(?<![\w-]){name}=", f"{option} ", text)
+        text = re.sub(rf"(?<![\w-]){name}=(None\b)?", lambda m: f"{option} {'none' if m.group(1) else ''}", text)
         if "_" in name:
             text = re.sub(rf"(?<![\w-]){name}(?!\w)", option, text)
     return text

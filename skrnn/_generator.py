@@ -5,7 +5,6 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import _fit_context
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, validate_parameter_constraints
 from sklearn.utils.validation import check_is_fitted
@@ -609,17 +608,14 @@ class RNNCharGenerator(BaseRNN):
             sample = "".join(self._continuation(params, spec, [], 40, 0.8, None, epoch, classes))
             return f", sample {sample!r}"
 
-        with warnings.catch_warnings():
-            if incremental:  # one epoch per call is the point, not a failure to converge
-                warnings.simplefilter("ignore", ConvergenceWarning)
-            history = fit_epochs(
-                params, optimizer, run_epoch, validation, max_iter=1 if incremental else self.max_iter,
-                tol=self.tol, n_iter_no_change=self.n_iter_no_change, verbose=self.verbose,
-                name=type(self).__name__, describe_epoch=describe if self.verbose else None, unit="chars",
-                describe_validation=lambda score: f", validation loss {-score:.4f}",  # nats per character, as the loss
-                validation_name="validation loss",
-                patience=self._patience(validating),
-            )
+        history = fit_epochs(
+            params, optimizer, run_epoch, validation, max_iter=1 if incremental else self.max_iter,
+            tol=self.tol, n_iter_no_change=self.n_iter_no_change, verbose=self.verbose,
+            name=type(self).__name__, describe_epoch=describe if self.verbose else None, unit="chars",
+            describe_validation=lambda score: f", validation loss {-score:.4f}",  # nats per character, as the loss
+            validation_name="validation loss",
+            patience=self._patience(validating), warn_unconverged=not incremental,
+        )
         self._codes = codes
         self.classes_ = classes
         self.vocabulary_ = {c: i for i, c in enumerate(classes) if i > 0}

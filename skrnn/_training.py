@@ -186,7 +186,7 @@ class EpochHistory:
 
 def fit_epochs(params, optimizer, run_epoch, validation_score=None, *, max_iter, tol, n_iter_no_change,
                verbose=0, name="model", describe_epoch=None, unit="items", describe_validation=None,
-               validation_name="validation score", patience=None):
+               validation_name="validation score", patience=None, warn_unconverged=True):
     """Run epochs until convergence, ``max_iter``, divergence or Ctrl-C.
 
     run_epoch(stop) -> (mean training loss, items seen); it checks
@@ -202,6 +202,8 @@ def fit_epochs(params, optimizer, run_epoch, validation_score=None, *, max_iter,
     that this one continues (warm_start), as MLPClassifier carries it; the
     weights it starts from, that fit's best, are scored before the first
     epoch and kept unless an epoch beats them.
+    warn_unconverged: a ``ConvergenceWarning`` when ``max_iter`` epochs ran
+    without converging (off for partial_fit: one epoch per call is its point).
     """
     history = EpochHistory()
     describe_validation = describe_validation or (lambda score: f", validation score {score:.4f}")
@@ -293,7 +295,7 @@ def fit_epochs(params, optimizer, run_epoch, validation_score=None, *, max_iter,
             UserWarning,
             stacklevel=user_stacklevel(),
         )
-    elif history.stopped_by is None and history.n_iter >= max_iter:
+    elif warn_unconverged and history.stopped_by is None and history.n_iter >= max_iter:
         warnings.warn(
             f"{name}: maximum iterations ({max_iter}) reached and the optimization hasn't converged yet.",
             ConvergenceWarning,

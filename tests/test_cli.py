@@ -433,6 +433,8 @@ def test_cli_resume_goes_on_training_with_only_the_options_given(capsys, tmp_pat
                       "leave out --resume to train a new model")
     assert_main_error(capsys, [*argv, "--resume", "--hidden-size", "16"],
                       "--resume needs the architecture of the previous fit, but --hidden-size 8 -> 16")
+    assert_main_error(capsys, [*argv, "--resume", "--embedding-dim", "4"],  # as the option is spelt
+                      "but --embedding-dim none -> 4")
     assert_main_error(capsys, [*argv[:-1], tmp_path / "new", "--resume"],
                       f"--resume goes on training the model in '{tmp_path / 'new'}', which does not exist")
     (tmp_path / "t.csv").write_text("text,label\n" + "good,pos\nbad,neg\n" * 5)
