@@ -417,7 +417,7 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
             params, optimizer = self._start_training(spec, rng)
             validating = self.early_stopping and not incremental
             split_seed = self._split_seed(rng) if validating else None
-            train, validation = self._split(weights, y_codes, split_seed)
+            train, validation = self._split(weights, y_codes, classes_, split_seed)
             seen = [0]
             batch_size, alpha, clip_norm, dropout = map(
                 python_number, (self.batch_size, self.alpha, self.clip_norm, self.dropout)
@@ -568,7 +568,7 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
             )
         return weights
 
-    def _split(self, weights, y_codes, seed):
+    def _split(self, weights, y_codes, classes, seed):
         """(train rows, validation rows or None): a stratified split for early stopping, None seed for none.
 
         Only rows of non-zero weight are split: a row of weight 0 neither
@@ -580,7 +580,8 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
         rows = np.flatnonzero(weights > 0)
         try:
             train, validation = train_test_split(
-                rows, test_size=self.validation_fraction, stratify=y_codes[rows], random_state=seed
+                # stratified by the labels, not their codes, so that a message names them (the same split)
+                rows, test_size=self.validation_fraction, stratify=classes[y_codes[rows]], random_state=seed
             )
         except ValueError as exc:  # train_test_split's message names neither parameter
             weighted = " of non-zero sample_weight" if rows.size < len(y_codes) else ""

@@ -109,6 +109,14 @@ def text_readers(X, error, match, label, *, generator_too=True, transform_too=Tr
     return cases
 
 
+def _one_column(cells):
+    """An (n, 1) object array whose cells hold ``cells``, e.g. sequences (what NumPy makes of df[["ids"]])."""
+    column = np.empty((len(cells), 1), dtype=object)
+    for i, cell in enumerate(cells):
+        column[i, 0] = cell
+    return column
+
+
 def numeric_readers(X, error, match, label):
     return classifier_fits(X, error, match, label) + classifier_reads("numeric_clf", X, error, match, label)
 
@@ -247,6 +255,8 @@ MATRIX = [
                      "object-with-str"),
     *numeric_readers(np.array([[1.0, {}, 2.0]] * 2, dtype=object), TypeError,
                      r"X\[0, 1\] is dict \{\}, but numeric sequences hold numbers", "object-with-dict"),
+    *classifier_fits(_one_column([[2, 3], [4]]), TypeError,  # as df[["ids"]] reads
+                     r"X\[0, 0\] is list \[2, 3\], .*pass that one column, e\.g\. df\['ids'\]", "frame-of-lists"),
     *numeric_readers(np.array([object(), object()]), ValueError, r"X must be 2-D .* got 1 dimension", "object-1d"),
     *numeric_readers([["good", "movie"], ["bad"]], TypeError, r"X\[0\]\[0\] is str 'good'.*one document per sample",
                      "pretokenized-text"),

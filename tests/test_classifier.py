@@ -239,6 +239,15 @@ def test_classifier_empty_text_gets_a_prediction():
     assert clf.predict(["", "!!!"]).shape == (2,)
 
 
+def test_classifier_empty_token_sequences_get_a_prediction():
+    X, y = _split(NEGATION_TRAIN)
+    clf = small(max_iter=3).fit(WordTokenizer().fit_transform(X), y)
+    expected = clf.predict_proba(np.zeros((2, 0), dtype=int))
+    # [[]] is a float64 array to NumPy: only empty sequences say nothing against token ids
+    np.testing.assert_array_equal(clf.predict_proba([[], []]), expected)
+    np.testing.assert_array_equal(clf.predict_proba([[], [5]])[0], expected[0])
+
+
 def test_classifier_float32_batch_invariance():
     X, y = _split(NEGATION_TRAIN)
     clf = RNNSequenceClassifier(random_state=0, max_iter=5).fit(X, y)
@@ -445,6 +454,9 @@ def test_classifier_early_stopping_splits_only_weighted_sequences():
         assert np.isfinite(clf.loss_curve_).all() and np.isfinite(clf.validation_scores_).all()
     with pytest.raises(ValueError, match="of the 4 training sequences of non-zero sample_weight, stratified"):
         small(early_stopping=True, validation_fraction=0.1).fit(X, y, sample_weight=sample_weight)
+    # the classes too few to split are named by their labels, not by their codes
+    with pytest.raises(ValueError, match=r"Classes with too few members are: \['rare'\]"):
+        small(early_stopping=True).fit(["a"] * 10 + ["b"], ["common"] * 10 + ["rare"])
 
 
 def test_classifier_early_stopping_records_validation():

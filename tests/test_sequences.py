@@ -1,5 +1,7 @@
 """The input boundary: input types, padding, lengths and error messages."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -106,6 +108,24 @@ def test_check_token_ids_pads_ragged_lists():
     np.testing.assert_array_equal(lengths, [3, 1, 0])
 
 
+@pytest.mark.parametrize("X, rows", [
+    (np.array([[0, 1, 2], [2, 0, 1], [1, 2, 0], [0, 0, 0]]), "2 row(s), the first at row 0"),  # codes from 0
+    ([[2, 3], [0, 0, 4], [5, 0]], "1 row(s), the first at row 1"),  # Keras pads at the start
+])
+def test_check_token_ids_warns_of_padding_inside_a_sequence(X, rows):
+    with pytest.warns(UserWarning, match="holds the padding id 0 inside a sequence") as caught:
+        _, lengths = check_token_ids(X, max_len=1)  # the whole row counts, also beyond the cut
+    assert rows in str(caught[0].message) and "need 2 added" in str(caught[0].message)
+    assert lengths.tolist() == [1, 1, 1, 0][: len(lengths)]
+
+
+def test_check_token_ids_right_padding_does_not_warn():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_token_ids(np.array([[3, 4, 0], [5, 0, 0], [0, 0, 0]]))
+        check_token_ids([[3, 4, 0], [], [5]])
+
+
 @pytest.mark.parametrize(
     "X, error, match",
     [
@@ -181,6 +201,17 @@ def test_fit_sequences_tokens_vocabulary_has_unknown_row():
     assert state["n_inputs_"] == 8
 
 
+def test_fit_sequences_warns_of_ids_far_sparser_than_their_table():
+    sparse_ids = [[2, 3, 4], [5, 2**20]]
+    with pytest.warns(UserWarning, match=r"largest token id is 1048576, .* but only 5 distinct ids occur"):
+        _, _, state = fit_sequences(Holder(), sparse_ids, input_type="auto", tokenizer="word")
+    assert state["n_inputs_"] == 2**20 + 1
+    dense = np.arange(2, 2**17).reshape(-1, 2)  # a large vocabulary, every id used
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fit_sequences(Holder(), dense, input_type="auto", tokenizer="word")
+
+
 def test_fit_sequences_consumes_generators_once():
     ids, lengths, state = fit_sequences(Holder(), (t for t in ["a b", "b"]), input_type="auto", tokenizer="word")
     assert state["input_type_"] == "text" and lengths.tolist() == [2, 1]
@@ -249,6 +280,7 @@ LONG = 500  # steps of the one long sequence among short ones
     [np.ones((LONG, 2))] * 6,  # numeric, equal lengths
     np.ones((6, LONG, 2)),  # numeric array
 ], ids=["text", "token list", "token array", "numeric list", "numeric equal list", "numeric array"])
+@pytest.mark.filterwarnings("ignore:X holds the padding id 0 inside")  # rows of 0s before a real id, on purpose
 def test_max_len_reads_only_the_steps_kept(X, monkeypatch):
     # One long sequence padded every row to its length before max_len cut it (50,000 SMS and one
     # 5,000-word text: 3 GB for predict_proba); now the batch is max_len wide from the start.
