@@ -153,7 +153,7 @@ def _training_options(parser, defaults, unit):
          help="stacked recurrent layers (default: %(default)s)")
     _add(parser, "--embedding-dim", type=_int_or_none, default=defaults["embedding_dim"], low=1,
          help="size of a learned embedding of the inputs, or 'none' for none: each input selects a row of the "
-              "first layer's weights (default: %(default)s)")
+              f"first layer's weights (default: {str(defaults['embedding_dim']).lower()})")
     _add(parser, "--dropout", type=float, default=defaults["dropout"], low=0, high=1, high_open=True,
          help="dropout rate between layers and before the output layer, during training (default: %(default)s)")
     _add(parser, "--batch-size", type=int, default=defaults["batch_size"], low=1,
@@ -174,7 +174,8 @@ def _training_options(parser, defaults, unit):
               "training (default: %(default)s)")
     parser.add_argument("--validation", action=_GivenBoolean, default=False,
                         help="hold out --validation-fraction of the data, report validation scores each epoch, "
-                             "stop when they stop improving and keep the best weights (early stopping)")
+                             "stop when they stop improving and keep the best weights (early stopping; "
+                             "default: off)")
     _add(parser, "--validation-fraction", type=float, default=defaults["validation_fraction"],
          low=0, high=1, low_open=True, high_open=True,
          help="held-out share with --validation (default: %(default)s)")
@@ -225,7 +226,7 @@ def build_parser():
                            help="each non-empty line is a separate document (e.g. a list of names), "
                                 "whose end the model learns")
     train_gen.add_argument("--lowercase", action=_GivenBoolean, default=False,
-                           help="lowercase the text (and later prompts)")
+                           help="lowercase the text (and later prompts) (default: off)")
 
     generate_ = commands.add_parser(
         "generate", help="generate text from a trained generator, streamed as it is produced",
@@ -271,11 +272,12 @@ def build_parser():
                            help="how the steps' outputs become one vector (default: %(default)s)")
     train_clf.add_argument("--bidirectional", action=_GivenBoolean,
                            default=classifier["bidirectional"],
-                           help="also read each text backwards (default: %(default)s)")
+                           help="also read each text backwards "
+                                f"(default: {'on' if classifier['bidirectional'] else 'off'})")
     _add(train_clf, "--max-len", type=int, default=None, low=1,
          help="keep only the first N tokens of each text (default: all)")
     train_clf.add_argument("--balanced", action=_GivenBoolean, default=False,
-                           help="weight classes inversely to their frequency (class_weight='balanced')")
+                           help="weight classes inversely to their frequency (class_weight='balanced'; default: off)")
 
     classify_ = commands.add_parser(
         "classify", help="label texts, one per line, with a trained classifier",

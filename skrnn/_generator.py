@@ -262,7 +262,8 @@ class RNNCharGenerator(BaseRNN):
     classes_ : ndarray of str, shape (n_classes,)
         The characters, ``classes_[0] == ""`` standing for end of document.
     vocabulary_ : dict
-        Character to its index in ``classes_``.
+        Each character to its index in ``classes_`` (from 1: the end of
+        document, index 0, is not a character of the text).
     weights_ : dict of ndarray
         Fitted weights by name (``layer0.W_xh``, ``layer0.W_hh``, ...,
         ``W_hy``, ``b_y``).

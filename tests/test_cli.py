@@ -220,6 +220,8 @@ def test_cli_help_shows_the_estimators_defaults(command, defaults, capsys):
     for name in checked:
         if defaults[name] in (None, ""):  # said in words: "all", "start a new document", ...
             assert not re.fullmatch(r"[\d.]+", shown[name]), (name, shown[name])
+        elif isinstance(defaults[name], bool):  # a flag and its --no- form
+            assert shown[name] == ("on" if defaults[name] else "off"), (name, shown[name], defaults[name])
         else:
             assert shown[name] == str(defaults[name]), (name, shown[name], defaults[name])
 
