@@ -91,7 +91,7 @@ def train_step(params, spec, optimizer, X, lengths, targets, weights=None, state
     # into them where only the L2 term, or nothing, pulls on them.
     with blas_limit(loop_threads(len(X), spec.hidden_size)), flush_denormals():
         logits, states, cache = forward(params, spec, X, lengths, state0, dropout=dropout, rng=rng)
-        loss, dlogits = softmax_cross_entropy(logits, targets, weights)
+        loss, dlogits = softmax_cross_entropy(logits, targets, weights, overwrite_logits=True)
         grads = backward(params, dlogits, cache)
         # The update on one thread: the solvers' axpy calls run on scipy's
         # OpenBLAS, the products on numpy's, and with two threads each the

@@ -101,3 +101,20 @@ def test_softmax_cross_entropy_gradient_matches_finite_differences():
 def test_softmax_cross_entropy_rejects_targets_out_of_range():
     with pytest.raises(IndexError, match="targets"):
         softmax_cross_entropy(np.zeros((2, 3)), np.array([0, 3]))
+
+
+@pytest.mark.parametrize("far", [False, True])  # True: rows so far below the batch's maximum that they are redone
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_softmax_cross_entropy_overwriting_the_logits_gives_the_same(far, dtype):
+    rng = np.random.default_rng(3)
+    logits = (rng.standard_normal((4, 6, 9)) * 3).astype(dtype)
+    if far:
+        logits[0] -= 1000
+    targets = rng.integers(0, 9, size=(4, 6))
+    loss, dlogits = softmax_cross_entropy(logits, targets)
+    given = logits.copy()
+    loss_over, dlogits_over = softmax_cross_entropy(given, targets, overwrite_logits=True)
+    assert loss_over == loss
+    np.testing.assert_array_equal(dlogits_over, dlogits)
+    # written in place unless a row would be redone from the logits
+    assert np.shares_memory(dlogits_over, given) == (not far)

@@ -155,9 +155,9 @@ def _dropout_mask(rng, shape, rate, dtype):
     return keep.astype(dtype) / dtype.type(1.0 - rate)
 
 
-def _input_projection(p, cell, src, src_ids, T, N):
+def _input_projection(p, cell, src, src_ids, T, N, out=None):
     """xw = x @ W_xh + b for every step: (G, T, N, H) in the cell's gate order,
-    sigmoid-gate blocks halved (``forward_weights``).
+    sigmoid-gate blocks halved (``forward_weights``), into ``out`` if given.
 
     src (T, N, D) floats, or None with src_ids (T, N) token ids: then it is a
     row lookup, and for a vocabulary no larger than T*N one of the small table
@@ -166,7 +166,7 @@ def _input_projection(p, cell, src, src_ids, T, N):
     W, b = p["W_xh"], p["b"]
     G = cell.n_gates
     H = W.shape[1] // G
-    xw = BUFFERS.take((G, T, N, H), W.dtype)
+    xw = BUFFERS.take((G, T, N, H), W.dtype) if out is None else out
     if src is None:
         V = W.shape[0]
         if src_ids.size and (src_ids.min() < 0 or src_ids.max() >= V):
@@ -247,8 +247,10 @@ def forward(params, spec, X, lengths, state0=None, *, dropout=0.0, rng=None):
                 else:
                     src_ids = None
                     src = _gather_time(inp, rev) if reverse else inp
-                xw = _input_projection(p, cell, src, src_ids, T, N)
-                ws = layer_forward(cell, xw, n_active, p, s0)
+                ws = cell.allocate(T, N, spec.hidden_size, dtype, BUFFERS.take)
+                into = ws["h"][None, 1:] if cell.input_in_h else None
+                xw = _input_projection(p, cell, src, src_ids, T, N, out=into)
+                layer_forward(cell, ws, xw, n_active, p, s0)
                 del xw  # back to the pool: only the loop reads it
                 out = ws["h"][1:]
                 if reverse:

@@ -305,18 +305,21 @@ def _zero_rows(a, T, t, n):
         a[t + len(a) - T, n:] = 0
 
 
-def layer_forward(cell, xw, n_active, params, state0):
+def layer_forward(cell, ws, xw, n_active, params, state0):
     """Run ``cell`` over time.
 
+    ws       the workspace, from ``cell.allocate``: ``ws["h"]`` (T + 1, N, H)
+             gets the initial state then the outputs, zero at padded steps,
+             the cell's other arrays its caches
     xw       (G, T, N, H) input projections, bias included, in the cell's gate
-             order with sigmoid-gate blocks halved (as ``forward_weights``)
+             order with sigmoid-gate blocks halved (as ``forward_weights``);
+             for a cell with ``input_in_h``, the view ``ws["h"][None, 1:]``
     n_active (T,) non-increasing count of live rows per step
     state0   tuple of ``cell.n_states`` arrays (N, H): the state before step 0
-    Returns the workspace: ``ws["h"]`` (T + 1, N, H) holds the initial state
-    then the outputs, zero at padded steps, followed by the cell's caches.
     """
     G, T, N, H = xw.shape
-    ws = cell.allocate(T, N, H, xw.dtype, BUFFERS.take)
+    if cell.input_in_h and not np.may_share_memory(xw, ws["h"]):
+        raise ValueError("this cell reads its input projections from ws['h'][None, 1:]; pass that view as xw.")
     for name, s0 in zip(("h", "c"), state0):
         ws[name][0] = s0
     step = cell.forward_stepper(xw, forward_weights(params["W_hh"], cell), params, ws)  # W: (G, H, H)
@@ -326,7 +329,6 @@ def layer_forward(cell, xw, n_active, params, state0):
                 _zero_rows(a, T, t, n)
         if n:
             step(t, n)
-    return ws
 
 
 def final_state(cell, ws, lengths):
