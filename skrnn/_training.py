@@ -245,7 +245,8 @@ def fit_epochs(params, optimizer, run_epoch, validation_score=None, *, max_iter,
             history.n_iter += 1
             history.loss_curve.append(float(loss))
             seconds = time.perf_counter() - start
-            line = f"Epoch {history.n_iter}: loss {loss:.4f}"
+            # an epoch cut short by Ctrl-C: its loss is the mean over the batches that ran
+            line = f"Epoch {history.n_iter}{' (interrupted)' if stop.requested else ''}: loss {loss:.4f}"
             if validation_score is not None:
                 score = float(validation_score())
                 history.validation_scores.append(score)

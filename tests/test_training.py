@@ -59,7 +59,7 @@ def test_training_divergence_restores_the_last_good_epoch():
         np.testing.assert_array_equal(model.weights_[name], value)
 
 
-def test_training_interrupt_stops_after_the_current_batch():
+def test_training_interrupt_stops_after_the_current_batch(capsys):
     calls = {"n": 0}
     original = generator_module.train_step
 
@@ -71,12 +71,14 @@ def test_training_interrupt_stops_after_the_current_batch():
 
     generator_module.train_step = interrupting
     try:
-        model = RNNCharGenerator(hidden_size=8, max_iter=10, tol=0, random_state=0)
+        model = RNNCharGenerator(hidden_size=8, max_iter=10, tol=0, verbose=1, random_state=0)
         with pytest.warns(UserWarning, match="interrupted in epoch 2.*ready to use"):
             model.fit(TEXT)
     finally:
         generator_module.train_step = original
     assert calls["n"] == 70  # the batch that was running finished, and no other started
+    epochs = [line for line in capsys.readouterr().out.splitlines() if line.startswith("Epoch")]
+    assert epochs[0].startswith("Epoch 1: loss") and epochs[1].startswith("Epoch 2 (interrupted): loss")
     assert model.n_iter_ == 2
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     assert len(model.generate("the", 5, random_state=0)) == 5
