@@ -370,6 +370,8 @@ def check_token_ids(X, *, name="X", max_len=None, fitting=False):
     """
     if _is_ragged(X):
         rows = [np.asarray(row) for row in X]
+        # A row ends at its last non-zero id (trailing zeros are padding), cut to the width kept
+        full = np.zeros(len(rows), dtype=np.intp)
         inside = np.zeros(len(rows), dtype=bool)
         for i, row in enumerate(rows):
             if row.ndim != 1:
@@ -379,24 +381,15 @@ def check_token_ids(X, *, name="X", max_len=None, fitting=False):
             _too_large_id(row, name)
             _negative_id(row, name, fitting)
             real = np.flatnonzero(row)
-            inside[i] = real.size and real.size != real[-1] + 1
+            if real.size:
+                full[i] = real[-1] + 1
+                inside[i] = real.size != full[i]
         _padding_inside(inside, name)
-        width = _width(np.array([row.size for row in rows], dtype=np.intp), max_len)
+        lengths = np.minimum(full, _width(full, max_len))
         # intp row by row: uint64 rows concatenated with int64 ones would go through float64
-        cut = [row[:width].astype(np.intp, copy=False) for row in rows]
-        sizes = np.array([row.size for row in cut], dtype=np.intp)
-        values = np.concatenate(cut + [np.zeros(0, np.intp)])
-        row_of = np.repeat(np.arange(len(rows)), sizes)
-        step = _positions(sizes)
-        # A row ends at its last non-zero id (trailing zeros are padding), or fills the width when
-        # real steps follow the cut.
-        lengths = np.zeros(len(rows), dtype=np.intp)
-        real = values != PAD_ID
-        np.maximum.at(lengths, row_of[real], step[real] + 1)
-        for i, row in enumerate(rows):
-            if row.size > width and row[width - 1 :].any():
-                lengths[i] = width
-        ids = Ragged(values[step < lengths[row_of]], lengths)
+        values = np.concatenate([row[:n].astype(np.intp, copy=False) for row, n in zip(rows, lengths)]
+                                + [np.zeros(0, np.intp)])
+        ids = Ragged(values, lengths)
     else:
         X = _plain_integer_frame(X, name)
         ids = check_array(

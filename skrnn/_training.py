@@ -210,11 +210,10 @@ def fit_epochs(params, optimizer, run_epoch, validation_score=None, *, max_iter,
     best = copy_params(params) if validation_score is not None else None
     best_epoch = 0  # 0: the weights the fit started from
     last_good = (copy_params(params), optimizer.state_dict())
-    no_improvement = 0
     with interruptible(name) as stop:
         if validation_score is not None and patience is not None:
             history.best_validation_score = float(validation_score())
-            no_improvement = history.no_improvement = patience
+            history.no_improvement = patience
         for _ in range(max_iter):
             start = time.perf_counter()
             try:
@@ -265,12 +264,11 @@ def fit_epochs(params, optimizer, run_epoch, validation_score=None, *, max_iter,
                 if describe_epoch is not None:
                     line += describe_epoch(history.n_iter)
                 print(line, flush=True)
-            no_improvement = 0 if improved else no_improvement + 1
-            history.no_improvement = no_improvement
+            history.no_improvement = 0 if improved else history.no_improvement + 1
             if stop.requested:
                 history.stopped_by = "interrupt"
                 break
-            if no_improvement >= n_iter_no_change:
+            if history.no_improvement >= n_iter_no_change:
                 history.stopped_by = "tol"
                 break
         stop.raise_if_aborted(name)  # the second Ctrl-C came during a validation pass or a verbose line
