@@ -18,7 +18,7 @@ from sklearn.utils.validation import (
 )
 
 from ._base import SHARED_CONSTRAINTS, BaseRNN, python_number
-from ._core.network import POOLINGS, NetworkSpec, forward
+from ._core.network import POOLINGS, NetworkSpec, pooled_forward
 from ._core.recurrent import BUFFERS
 from ._sequences import (
     INPUT_TYPES,
@@ -33,13 +33,15 @@ from ._sequences import (
 from ._training import fit_epochs, train_step, user_stacklevel
 
 # Work per forward pass at predict time, in rows x steps x hidden units, and
-# the fewest and most rows per pass: a pass's (T, N, H) workspaces stay near a
-# few times 2**20 floats, and a step's blocks small enough for the cache.
-# predict_proba (BiGRU, H=64, one thread), before with passes of 512 rows:
-# 1,024 series of 1,000 steps peaked at 3.2 GB, now 0.13 GB (3.6 -> 2.9 s);
-# 22,000 SMS texts 571 -> 125 MB (2.3 -> 1.5 s). _PREDICT_MOST_WORK bounds a
-# pass even below the fewest rows: 200 texts of 5,000 words peaked at 706 MB
-# in passes of 32 rows (14.3 s), 183 MB in passes of 8 (22.0 s).
+# the fewest and most rows per pass: a pass reads time in chunks of about that
+# much work, so its (T, N, H) workspaces stay near a few times 2**20 floats, and
+# a step's blocks small enough for the cache. _PREDICT_MOST_WORK bounds a pass
+# of a network with more than one layer, whose lower layers' outputs are kept
+# whole. predict_proba (BiGRU, H=64, one thread; tracemalloc peak), whole passes
+# before, chunks now: 1,024 series of 1,000 steps 73 -> 35 MB (2.6 -> 1.7 s);
+# 200 texts of 5,000 words 281 -> 57 MB (4.4 -> 2.2 s); one text of 40,000
+# words 125 -> 14 MB; 2,000 texts of 20 words 19 -> 4 MB. (Earlier, passes of
+# 512 rows: 1,024 series of 1,000 steps peaked at 3.2 GB.)
 _PREDICT_WORK = 2**20
 _PREDICT_ROWS = (32, 512)
 _PREDICT_MOST_WORK = 2**22
@@ -810,30 +812,32 @@ def _first(labels, n=10):
 
 
 def _predict(params, spec, batch, lengths, *, pooled=False):
-    """Logits (N, C), or the pooled representations, in chunks of similar lengths.
+    """Logits (N, C), or the pooled representations, in passes of similar lengths.
 
-    Rows are visited by decreasing length so that each chunk is trimmed to
-    its own longest sequence and holds about ``_PREDICT_WORK`` rows x steps x
-    hidden units (within ``_PREDICT_ROWS``, and never more than
-    ``_PREDICT_MOST_WORK``, for very long sequences); the results come back in the
-    input's order.
+    Rows are visited by decreasing length so that each pass is trimmed to its
+    own longest sequence and holds about ``_PREDICT_WORK`` rows x steps x
+    hidden units (within ``_PREDICT_ROWS``); a pass reads time in chunks of
+    that much work (``pooled_forward``), so a very long sequence costs memory
+    for its input and, below the last layer, its outputs, not for the
+    workspace of every step. The results come back in the input's order.
     """
     order = np.argsort(-lengths, kind="stable")
     fewest, most = _PREDICT_ROWS
+    H = spec.hidden_size
     out = None
     start = 0
     while start < order.size:
         steps = max(int(lengths[order[start]]), 1)  # this pass's longest row: rows come longest first
-        per_row = steps * spec.hidden_size
-        n_rows = min(most, max(fewest, _PREDICT_WORK // per_row), max(1, _PREDICT_MOST_WORK // per_row))
+        n_rows = min(most, max(fewest, _PREDICT_WORK // (steps * H)))
+        if spec.num_layers > 1:  # the outputs of a layer below the last are kept whole, (steps, rows, Hd)
+            n_rows = min(n_rows, max(1, _PREDICT_MOST_WORK // (steps * H * len(spec.directions))))
         rows = order[start : start + n_rows]
         start += rows.size
-        logits, _, cache = forward(params, spec, batch[rows, :steps], lengths[rows])
-        part = logits
-        if pooled:
-            part = cache["rep"] if cache["order"] is None else cache["rep"][np.argsort(cache["order"])]
+        chunk = max(1, _PREDICT_WORK // (rows.size * H))
+        logits, rep = pooled_forward(params, spec, batch[rows, :steps], lengths[rows], chunk)
+        part = rep if pooled else logits
         if out is None:
             out = np.empty((order.size, part.shape[1]), dtype=part.dtype)
         out[rows] = part
-        del logits, cache, part  # back to the pool before the next pass asks for its workspace
+        del logits, rep, part  # back to the pool before the next pass asks for its workspace
     return out

@@ -2,6 +2,7 @@
 
 import pickle
 import re
+import tracemalloc
 import warnings
 
 import numpy as np
@@ -14,7 +15,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.utils.estimator_checks import check_param_validation
 
 from skrnn import CharTokenizer, RNNSequenceClassifier, WordTokenizer, _classifier
-from skrnn._core.network import forward
+from skrnn._core.network import pooled_forward
 
 # A negation-sentiment set written for these tests. The label is the polarity
 # of the adjective, flipped by "not", so no bag of words separates it ("not
@@ -706,29 +707,54 @@ def test_classifier_skops_round_trip(tmp_path):
 
 
 def test_classifier_predicts_in_passes_sized_by_length(monkeypatch):
-    # Long rows go in passes of few rows, short rows in passes of many, so that a
-    # pass's workspace stays bounded; the probabilities are those of one pass.
+    # Long rows go in passes of few rows, short rows in passes of many, and a pass
+    # reads time in chunks, so that its workspace stays bounded; the probabilities
+    # are those of one pass.
     rng = np.random.default_rng(0)
     X = [rng.standard_normal((n, 2)) for n in [40, 3, 10, 40, 10, 3, 10, 40, 3, 10, 3, 10]]
     y = np.arange(len(X)) % 2
     clf = RNNSequenceClassifier(hidden_size=4, max_iter=2, random_state=0).fit(X, y)
-    whole = clf.predict_proba(X)  # the defaults: one pass over all 12 rows
+    deep = clone(clf).set_params(num_layers=2).fit(X, y)
+    whole, whole_deep = clf.predict_proba(X), deep.predict_proba(X)  # the defaults: one pass, one chunk
     passes = []
 
-    def recording(params, spec, batch, lengths, *args, **kwargs):
-        passes.append(batch.shape[:2])
-        return forward(params, spec, batch, lengths, *args, **kwargs)
+    def recording(params, spec, batch, lengths, max_steps):
+        passes.append((*batch.shape[:2], min(max_steps, batch.shape[1])))
+        return pooled_forward(params, spec, batch, lengths, max_steps)
 
-    monkeypatch.setattr(_classifier, "forward", recording)
+    monkeypatch.setattr(_classifier, "pooled_forward", recording)
     monkeypatch.setattr(_classifier, "_PREDICT_WORK", 80 * 4)  # 80 rows x steps at hidden_size=4
     monkeypatch.setattr(_classifier, "_PREDICT_ROWS", (1, 4))
     np.testing.assert_allclose(clf.predict_proba(X), whole, rtol=1e-5)
-    assert passes == [(2, 40), (2, 40), (4, 10), (4, 3)]
-    passes.clear()  # the hard bound goes below the fewest rows (3) for the longest sequences
+    assert passes == [(2, 40, 40), (2, 40, 40), (4, 10, 10), (4, 3, 3)]  # (rows, steps, steps per chunk)
+    passes.clear()  # at least 3 rows per pass: the longest in chunks of 26 steps
     monkeypatch.setattr(_classifier, "_PREDICT_ROWS", (3, 4))
-    monkeypatch.setattr(_classifier, "_PREDICT_MOST_WORK", 80 * 4)
     np.testing.assert_allclose(clf.predict_proba(X), whole, rtol=1e-5)
-    assert passes == [(2, 40), (2, 40), (4, 10), (4, 3)]  # without it: (3, 40), (4, 10), (4, 10), (1, 3)
+    assert passes == [(3, 40, 26), (4, 10, 10), (4, 10, 10), (1, 3, 3)]
+    passes.clear()  # below the last layer, outputs (steps, rows, 2 directions x 4) are kept whole: bounded too
+    monkeypatch.setattr(_classifier, "_PREDICT_MOST_WORK", 80 * 4)
+    np.testing.assert_allclose(deep.predict_proba(X), whole_deep, rtol=1e-5)
+    assert passes == [(1, 40, 40), (1, 40, 40), (1, 40, 40), (4, 10, 10), (4, 10, 10), (1, 3, 3)]
+
+
+def test_classifier_predicts_a_long_sequence_in_bounded_memory(monkeypatch):
+    # One sequence of 20,000 steps: the workspace of every step at once would be about
+    # 20 MB (bidirectional GRU, hidden_size=16); read in chunks of 256 steps, the
+    # input and the chunk's workspace are all that is held.
+    rng = np.random.default_rng(0)
+    X = [rng.standard_normal((n, 1)) for n in (30, 20, 30, 20)]
+    clf = RNNSequenceClassifier(hidden_size=16, max_iter=1, random_state=0).fit(X, [0, 1, 0, 1])
+    long = [rng.standard_normal((20_000, 1))]
+    whole = clf.predict_proba(long)  # the defaults: chunks of 2**20 // 16 steps, one here
+    monkeypatch.setattr(_classifier, "_PREDICT_WORK", 256 * 16)
+    tracemalloc.start()
+    try:
+        chunked = clf.predict_proba(long)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    np.testing.assert_allclose(chunked, whole, rtol=1e-5)
+    assert peak < 4 * 2**20, peak
 
 
 def test_classifier_leaves_at_most_keep_bytes_pooled(monkeypatch):

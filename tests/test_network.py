@@ -10,6 +10,7 @@ from skrnn._core.network import (
     backward,
     forward,
     init_params,
+    pooled_forward,
     scatter_rows,
     zero_state,
 )
@@ -133,6 +134,30 @@ def test_network_carried_state_equals_one_long_pass():
     first, states, _ = forward(params, spec, X[:, :T], np.full(N, T))
     second, _, _ = forward(params, spec, X[:, T:], np.full(N, T), states)
     np.testing.assert_allclose(np.concatenate([first, second]), full, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+@pytest.mark.parametrize("pooling", ["last", "mean", "max"])
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("inputs", ["tokens", "embedding", "dense"])
+def test_network_pooled_forward_in_chunks_equals_forward(cell, pooling, bidirectional, inputs):
+    """Prediction's forward, which reads time in chunks with the state carried, gives
+    forward's logits and pooled representations whatever the chunk length."""
+    spec = NetworkSpec(n_inputs=D if inputs == "dense" else V, n_outputs=C, hidden_size=H, cell=cell,
+                       input_kind="dense" if inputs == "dense" else "tokens", num_layers=2,
+                       embedding_dim=3 if inputs == "embedding" else None, pooling=pooling,
+                       bidirectional=bidirectional)
+    rng = np.random.default_rng(6)
+    params = init_params(spec, rng, np.float64)
+    lengths = np.array([2, 5, 0, 3])  # unsorted, one empty
+    X, _, _ = _batch(spec, rng, lengths)
+    logits, _, cache = forward(params, spec, X, lengths)
+    rep = cache["rep"][np.argsort(cache["order"])]
+    for max_steps in (1, 2, 3, T):
+        chunked_logits, chunked_rep = pooled_forward(params, spec, X, lengths, max_steps)
+        np.testing.assert_allclose(chunked_logits, logits, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(chunked_rep, rep, rtol=1e-12, atol=1e-14)
+    assert np.all(chunked_rep[2] == 0)  # a sequence with no steps pools to zeros
 
 
 @pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])

@@ -18,6 +18,10 @@ Parameters are a flat dict: ``embedding``, ``layer{l}.W_xh``, ``layer{l}.W_hh``,
 ``layer{l}.b`` (``layer{l}.b_hn`` for GRU), ``layer{l}_reverse.*`` for the
 reverse direction, ``W_hy`` and ``b_y``. Gradients come back under the same keys.
 
+``pooled_forward`` is prediction's forward for a pooling network: the same
+logits, with time read in chunks and the state carried, so that its memory
+does not grow with the length of a sequence.
+
 ``TokenStepper`` runs a token model one step at a time at batch size 1, for
 a whole generated text, with its weights fused and its buffers prepared once
 (what ``RNNCharGenerator.generate`` uses).
@@ -282,6 +286,103 @@ def forward(params, spec, X, lengths, state0=None, *, dropout=0.0, rng=None):
         logits = logits[inverse] if spec.pooling else logits[:, inverse]
         states = [tuple(s[inverse] for s in st) for st in states]
     return logits, states, cache
+
+
+def pooled_forward(params, spec, X, lengths, max_steps):
+    """Logits and pooled representations for prediction, reading time in chunks.
+
+    What ``forward`` returns for a pooling network, as (logits (N, C), rep
+    (N, Hd)) in the caller's row order, but its memory does not grow with the
+    workspace of all T steps: each layer runs over chunks of at most
+    ``max_steps`` steps, its state carried from one to the next. A layer below
+    the last keeps only its outputs (T, N, Hd), the next layer's input; the
+    last layer pools as it goes. Inference only (no cache, no dropout).
+
+    Each direction pools its own run: a reverse run reads a row's real steps
+    backwards, so its last step is the row's first, and the mean and max over
+    real steps do not depend on their order.
+    """
+    dtype = params["W_hy"].dtype
+    lengths = np.asarray(lengths, dtype=np.intp)
+    N, T = X.shape[0], X.shape[1]
+    cell = CELLS[spec.cell]
+    H, n_dirs = spec.hidden_size, len(spec.directions)
+    order = None if np.all(lengths[:-1] >= lengths[1:]) else np.argsort(-lengths, kind="stable")
+    if order is not None:
+        X, lengths = X[order], lengths[order]
+    n_active = active_rows(lengths, T)
+    rev = _reverse_index(lengths, T) if spec.bidirectional else None
+    cols = np.arange(N)[None, :]
+    if spec.input_kind == "tokens":
+        src_ids, inp = np.ascontiguousarray(X.T), None  # (T, N)
+    else:
+        src_ids, inp = None, np.ascontiguousarray(X.transpose(1, 0, 2), dtype=dtype)  # (T, N, D)
+    embedding = params.get("embedding")
+    rep = np.zeros((N, n_dirs * H), dtype=dtype)
+    with blas_limit(loop_threads(N, H)), flush_denormals():
+        for layer in range(spec.num_layers):
+            last_layer = layer == spec.num_layers - 1
+            out = None if last_layer else np.empty((T, N, n_dirs * H), dtype=dtype)
+            for d, suffix in enumerate(spec.directions):
+                p = _layer_params(params, f"layer{layer}{suffix}")
+                reverse = suffix == "_reverse"
+                state = tuple(np.zeros((N, H), dtype=dtype) for _ in range(cell.n_states))
+                pooled = rep[:, d * H : (d + 1) * H]
+                for t0 in range(0, T, max_steps):
+                    t1 = min(t0 + max_steps, T)
+                    steps = rev[t0:t1] if reverse else slice(t0, t1)  # original time of each step
+                    ids = inp_chunk = None
+                    if inp is None:
+                        ids = src_ids[steps, cols] if reverse else src_ids[steps]
+                        if embedding is not None:
+                            inp_chunk, ids = embedding[ids], None
+                    else:
+                        inp_chunk = inp[steps, cols] if reverse else inp[steps]
+                    ws = cell.allocate(t1 - t0, N, H, dtype, BUFFERS.take)
+                    into = ws["h"][None, 1:] if cell.input_in_h else None
+                    xw = _input_projection(p, cell, inp_chunk, ids, t1 - t0, N, out=into)
+                    layer_forward(cell, ws, xw, n_active[t0:t1], p, state)
+                    del xw
+                    h = ws["h"][1:]
+                    if last_layer:
+                        _pool_chunk(pooled, h, t0, lengths, n_active, spec.pooling)
+                    elif reverse:
+                        out[steps, cols, d * H : (d + 1) * H] = h
+                    else:
+                        out[t0:t1, :, d * H : (d + 1) * H] = h
+                    # rows that end in this chunk are never read again: zero state is as good as any
+                    state = tuple(ws[name][-1].copy() for name in ("h", "c")[: cell.n_states])
+                    del ws, h
+            inp, src_ids, embedding = out, None, None
+        if spec.pooling == "mean":
+            rep /= np.maximum(lengths, 1)[:, None].astype(dtype)
+        rep[lengths == 0] = 0
+        logits = rep @ params["W_hy"]  # (N, Hd) @ (Hd, C)
+        logits += params["b_y"]
+    if order is not None:
+        inverse = np.argsort(order)
+        logits, rep = logits[inverse], rep[inverse]
+    return logits, rep
+
+
+def _pool_chunk(pooled, h, t0, lengths, n_active, pooling):
+    """Fold steps t0.. (outputs ``h`` (Tc, N, H), zero at padding) into ``pooled`` (N, H)."""
+    Tc = len(h)
+    if pooling == "last":  # the output of each row's last step, if it falls in this chunk
+        rows = np.flatnonzero((lengths > t0) & (lengths <= t0 + Tc))
+        pooled[rows] = h[lengths[rows] - 1 - t0, rows]
+    elif pooling == "mean":  # a sum here, divided by the lengths at the end
+        pooled += h.sum(axis=0)
+    else:  # max over real steps: the first n_active[t] rows of step t
+        start = 0
+        if t0 == 0:
+            pooled[...] = h[0]
+            start = 1
+        for t in range(start, Tc):
+            n = int(n_active[t0 + t])
+            if not n:
+                break
+            np.maximum(pooled[:n], h[t, :n], out=pooled[:n])
 
 
 def _pool(out, lengths, spec, cache):
