@@ -29,6 +29,7 @@ from ._sequences import (
     read_sequences,
     set_input_state,
     warn_far_from_unit_scale,
+    warn_token_ids_among_numbers,
 )
 from ._training import fit_epochs, train_step, user_stacklevel
 
@@ -410,7 +411,7 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
         weights = self._sample_weights(batch, y, y_codes, classes_, sample_weight, incremental=incremental)
         if input_state["input_type_"] == "numeric":
             batch = as_dtype(batch, self.dtype)
-            if not resume:
+            if not resume and not warn_token_ids_among_numbers(batch):  # its advice is wrong for ids
                 warn_far_from_unit_scale(batch)
         spec = self._spec(input_state["input_type_"], input_state["n_inputs_"], len(classes_), fitted=False)
 

@@ -198,7 +198,7 @@ def _check_numbers(X, name):
         if isinstance(item, str):
             hint = (
                 " For text, pass an iterable of str with one document per sample, e.g. df['text'] "
-                "rather than df[['text']]."
+                "rather than df[['text']] (in a ColumnTransformer, the column 'text' rather than ['text'])."
             )
         elif np.ndim(item) > 0 and getattr(values, "ndim", 0) == 2:  # a table whose cells hold sequences
             hint = (
@@ -686,6 +686,43 @@ def warn_far_from_unit_scale(batch, name="X"):
             UserWarning,
             stacklevel=user_stacklevel(),
         )
+
+
+def warn_token_ids_among_numbers(batch, name="X"):
+    """Warn when a padded numeric batch of one feature per step holds token ids beside numbers.
+
+    That is what a ColumnTransformer makes of a tokenizer's ids stacked beside
+    numeric columns: one float array, which reads as one numeric series per
+    row. A real series holds whole numbers in all of its steps or in none of
+    them, so steps where every row holds a whole number >= 0 and some reach 2
+    (ids: 0 pads, 1 is the unknown token) beside steps holding fractions tell
+    them apart. Returns whether it warned.
+    """
+    if isinstance(batch, Ragged) or batch.ndim != 3 or batch.shape[2] != 1 or len(batch) < 2:
+        return False
+    steps = batch[:: max(1, len(batch) // 2**14), :, 0]  # (rows, T): a sample of rows is enough
+    whole = np.all((steps >= 0) & (steps == np.floor(steps)), axis=0)  # (T,)
+    ids = np.flatnonzero(whole & (steps.max(axis=0, initial=0) >= 2))
+    fractions = np.flatnonzero(~whole)
+    if len(ids) < 2 or not len(fractions):
+        return False
+    warnings.warn(
+        f"{name} holds only whole numbers >= 0 in {whole.sum()} of its {steps.shape[1]} columns "
+        f"({_some(np.flatnonzero(whole))}) and fractions in {len(fractions)} ({_some(fractions)}), as a "
+        "ColumnTransformer makes of a tokenizer's token ids stacked beside numeric columns. A 2-D float array "
+        "is read as one numeric series per row, so ids would be read as numbers and the other columns as more "
+        "steps. The classifier reads text or token ids on their own: to use other columns too, make it the text "
+        "column's transformer in the ColumnTransformer and put a final estimator after it (the user guide's "
+        "'Text beside other columns').",
+        UserWarning,
+        stacklevel=user_stacklevel(),
+    )
+    return True
+
+
+def _some(indices, n=3):
+    """'0, 1, 2, ...' for messages."""
+    return ", ".join(map(str, indices[:n].tolist())) + (", ..." if len(indices) > n else "")
 
 
 def set_input_state(estimator, state):

@@ -136,7 +136,7 @@ def check_documents(X, *, name="X", ensure_min_samples=1):
             f"{name} must be one-dimensional (one str document per sample), got "
             f"{ndim} dimensions with shape {shape}. Select the text column, e.g. "
             f"{name}[:, 0] for an array or df['text'] (not df[['text']]) for a "
-            "DataFrame."
+            "DataFrame; in a ColumnTransformer, name the column 'text' rather than ['text']."
         )
     if not isinstance(X, Iterable):
         raise TypeError(

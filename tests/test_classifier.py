@@ -506,6 +506,38 @@ def test_classifier_warns_for_numeric_features_far_from_unit_scale():
         small(max_iter=1).fit([x * 20 for x in X], y)  # spread 20 times, centred: it trains, no warning
 
 
+def test_classifier_warns_for_token_ids_stacked_beside_numeric_columns():
+    # A ColumnTransformer of a tokenizer and a scaler makes one float array, read as one numeric
+    # series per row: fit says so, and not that the ids should be standardized.
+    pd = pytest.importorskip("pandas")
+    from sklearn.compose import ColumnTransformer
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = _split(NEGATION_TRAIN)
+    table = pd.DataFrame({"text": X, "length": [len(text) for text in X]})
+    columns = ColumnTransformer([("text", CharTokenizer(max_len=30), "text"), ("length", StandardScaler(), ["length"])])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clf = make_pipeline(columns, small(max_iter=1)).fit(table, y)[-1]
+    messages = [str(w.message) for w in caught if w.category is UserWarning]
+    assert clf.input_type_ == "numeric"
+    assert len(messages) == 1, messages
+    assert re.match(r"X holds only whole numbers >= 0 in 30 of its 31 columns \(0, 1, 2, \.\.\.\) and fractions in "
+                    r"1 \(30\), as a ColumnTransformer makes of a tokenizer's token ids", messages[0]), messages[0]
+    assert "the text column's transformer" in messages[0]
+    rng = np.random.default_rng(0)
+    series = [
+        rng.standard_normal((20, 12)),  # fractions in every step
+        rng.poisson(3.0, (20, 12)).astype(float),  # counts: whole numbers in every step
+        np.hstack([rng.standard_normal((20, 9)), np.zeros((20, 3))]),  # zero-padded at the end
+    ]
+    for X_numeric in series:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", UserWarning)
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            small(max_iter=1).fit(X_numeric, np.arange(20) % 2)
+
+
 def test_classifier_score_counts_a_class_missing_from_training_as_errors():
     X, y = _split(NEGATION_TRAIN)
     with warnings.catch_warnings():
