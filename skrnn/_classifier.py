@@ -396,6 +396,8 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
         # call leaves a fitted estimator as it was.
         resume = self._resumes(incremental)
         if resume:
+            if self.input_type_ == "text":
+                self._check_same_tokenizer(incremental)
             batch, lengths = read_sequences(self, X, max_len=python_number(self.max_len))
             input_state = {key: getattr(self, key) for key in ("input_type_", "n_inputs_")}
         else:
@@ -500,6 +502,23 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
         check_array(y, ensure_2d=False, dtype=None, input_name="y")  # NaN, inf
         check_classification_targets(y)
         return y
+
+    def _check_same_tokenizer(self, incremental):
+        """Raise when ``tokenizer`` no longer describes ``tokenizer_``: a resumed fit keeps the vocabulary
+        its weights were trained on, so a changed tokenizer would be saved in the parameters yet unused."""
+        now = TOKENIZERS[self.tokenizer]() if isinstance(self.tokenizer, str) else self.tokenizer
+        fitted = self.tokenizer_
+        if type(now) is type(fitted):
+            before, after = fitted.get_params(deep=False), now.get_params(deep=False)
+            changed = [f"{key}={before[key]!r} -> {after[key]!r}" for key in after if after[key] != before.get(key)]
+            if not changed:
+                return
+            what = f"tokenizer {', '.join(changed)}"
+        else:
+            what = f"tokenizer={fitted!r} -> {self.tokenizer!r}"
+        where = "the first call to partial_fit" if incremental else "the previous fit (warm_start=True)"
+        fix = "Fit a new model" if incremental else "Set warm_start=False to start afresh"
+        raise ValueError(f"Training goes on with the tokenizer and vocabulary of {where}, but {what}. {fix}.")
 
     def _check_classes(self, y, classes, *, resume, incremental):
         if classes is not None:

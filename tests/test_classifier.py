@@ -410,6 +410,37 @@ def test_classifier_warm_start_continues():
 
 
 @pytest.mark.parametrize("resume", ["fit", "partial_fit"])
+def test_classifier_resumed_training_refuses_a_changed_tokenizer(resume):
+    # The weights belong to the first fit's vocabulary: a changed tokenizer would show in get_params, and be
+    # cloned by a search, while the model goes on reading with the old one.
+    X, y = _split(NEGATION_TRAIN)
+    clf = small(max_iter=1, tokenizer=WordTokenizer(), warm_start=resume == "fit")
+
+    def train():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            if resume == "fit":
+                clf.fit(X, y)
+            else:
+                clf.partial_fit(X, y, classes=np.unique(y))
+
+    train()
+    clf.set_params(tokenizer=WordTokenizer())  # an equal tokenizer: goes on
+    train()
+    first = "the first call to partial_fit" if resume == "partial_fit" else r"the previous fit \(warm_start=True\)"
+    fix = "Fit a new model" if resume == "partial_fit" else "Set warm_start=False to start afresh"
+    weights = {k: v.copy() for k, v in clf.weights_.items()}
+    for change, message in [
+        ({"tokenizer__max_tokens": 5}, "tokenizer max_tokens=None -> 5"),
+        ({"tokenizer": "char"}, "tokenizer=WordTokenizer\\(\\) -> 'char'"),
+    ]:
+        clf.set_params(tokenizer=WordTokenizer()).set_params(**change)
+        with pytest.raises(ValueError, match=f"tokenizer and vocabulary of {first}, but {message}. {fix}"):
+            train()
+    assert all(np.array_equal(v, clf.weights_[k]) for k, v in weights.items())
+
+
+@pytest.mark.parametrize("resume", ["fit", "partial_fit"])
 def test_classifier_changed_solver_resumes_the_weights_with_fresh_statistics(resume):
     X, y = _split(NEGATION_TRAIN)
     clf = small(max_iter=2, warm_start=True)
