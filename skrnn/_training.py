@@ -15,6 +15,7 @@ update behind.
 import os
 import signal
 import sys
+import sysconfig
 import threading
 import time
 import warnings
@@ -54,6 +55,8 @@ _INTERNAL = tuple(
     os.path.dirname(os.path.abspath(path))
     for path in (__file__, sklearn.__file__, joblib.__file__)
 )
+_PACKAGE = _INTERNAL[0]
+_STDLIB = os.path.abspath(sysconfig.get_paths()["stdlib"])
 
 
 def user_stacklevel():
@@ -61,11 +64,25 @@ def user_stacklevel():
 
     ``fit`` is reached through scikit-learn's ``_fit_context`` wrapper and our
     own helpers, so a fixed stacklevel would point at library code.
+
+    In a worker (joblib's processes or threads) no caller is user code: the
+    first one outside is the standard library's process or thread start-up,
+    so the warning points at the outermost skrnn frame instead, as
+    scikit-learn's own warnings point at its code.
     """
-    frame, level = sys._getframe(1), 1
+    frame, level, own = sys._getframe(1), 1, None
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_INTERNAL):
+        if os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE):
+            own = level
         frame, level = frame.f_back, level + 1
+    if own is not None and (frame is None or _in_stdlib(frame.f_code.co_filename)):
+        return own
     return level
+
+
+def _in_stdlib(filename):
+    path = os.path.abspath(filename)
+    return path.startswith(_STDLIB) and "site-packages" not in path
 
 
 def make_optimizer(solver, params, *, learning_rate, momentum=0.9, nesterov=True, beta_1=0.9, beta_2=0.999):

@@ -1,9 +1,11 @@
 """The shared training loop: divergence, interruption, resumption, determinism."""
 
 import copy
+import os
 import signal
 import subprocess
 import sys
+import threading
 import warnings
 
 import numpy as np
@@ -152,6 +154,17 @@ def test_training_warnings_inside_a_search_point_at_the_callers_line():
     with pytest.warns(Warning) as record:
         search.fit(["anna", "bob", "clara", "dave"] * 3)
     assert {w.filename for w in record} == {__file__}
+
+
+def test_training_warnings_in_a_worker_point_at_skrnn_not_the_thread_start():
+    # In a worker (joblib's threads or processes) no caller is user code: the warning pointed at the
+    # standard library's threading.py or multiprocessing/process.py; now at the estimator's own fit.
+    model = RNNCharGenerator(hidden_size=4, max_iter=1, random_state=0)
+    with pytest.warns(Warning) as record:
+        worker = threading.Thread(target=model.fit, args=("hello world",))
+        worker.start()
+        worker.join()
+    assert record and {os.path.dirname(w.filename) for w in record} == {os.path.dirname(generator_module.__file__)}
 
 
 # ---------------------------------------------- the same faults, for the classifier
