@@ -156,8 +156,11 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
     tokenizer : {"word", "char"} or tokenizer instance, default="word"
         How text input becomes token ids: :class:`~skrnn.WordTokenizer`,
         :class:`~skrnn.CharTokenizer` or an instance of either (or any
-        transformer with their API), which is cloned and fitted. Used only
-        for text input.
+        transformer with their API: ids >= 2 for tokens, 1 for unknown ones,
+        0 for padding, and once fitted ``n_tokens_``, above every id),
+        which is cloned and fitted. Used only for text input. To clean the
+        texts first, give ``WordTokenizer`` an ``analyzer`` or put a step
+        before the classifier.
     dtype : {"float32", "float64"}, default="float32"
         Floating-point type of the weights and computations.
 
