@@ -12,6 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import SHARED_CONSTRAINTS, BaseRNN, python_number
 from ._core.losses import softmax_cross_entropy
 from ._core.network import NetworkSpec, TokenStepper, forward
+from ._core.recurrent import BUFFERS
 from ._core.sampling import Sampler, log_softmax
 from ._tokenizers import check_documents
 from ._training import fit_epochs, report_batch, train_step, user_stacklevel
@@ -711,7 +712,9 @@ class RNNCharGenerator(BaseRNN):
                 stacklevel=user_stacklevel(),
             )
         seqs = [self._stream(ids) for ids in encoded]
-        return float(self._mean_log_likelihood(self.weights_, self._spec(), seqs))
+        score = float(self._mean_log_likelihood(self.weights_, self._spec(), seqs))
+        BUFFERS.trim()  # so that the workspaces of a long text do not stay with this thread
+        return score
 
     def perplexity(self, X):
         """``exp(-score(X))``: the model's average branching factor on ``X``.
@@ -759,7 +762,9 @@ class RNNCharGenerator(BaseRNN):
             Columns follow ``classes_``; column 0 is the end of the document.
         """
         check_is_fitted(self)
-        return log_softmax(self._last_logits(self._documents(X)).astype(np.float64), axis=1)
+        logits = self._last_logits(self._documents(X))
+        BUFFERS.trim()
+        return log_softmax(logits.astype(np.float64), axis=1)
 
     def predict_proba(self, X):
         """Distribution of the next character after each prefix in ``X``.

@@ -127,6 +127,23 @@ def test_generator_score_is_mean_log_likelihood():
     assert hello.score("hello") > hello.score(["hlleo"])
 
 
+def test_generator_inference_leaves_at_most_keep_bytes_pooled(monkeypatch):
+    # As the classifier's: score and predict_proba let the thread's free workspaces go
+    # down to keep_bytes when they end (a 2-layer LSTM at H=256 kept 304 MiB per thread).
+    from skrnn._core.recurrent import BUFFERS
+
+    model = RNNCharGenerator(hidden_size=32, num_layers=2, cell="lstm", max_iter=1, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit("the quick brown fox jumps over the lazy dog. " * 10)
+    monkeypatch.setattr(BUFFERS, "keep_bytes", 2**16)
+    text = ["the lazy dog jumps over the quick brown fox. " * 40] * 8
+    assert np.isfinite(model.score(text))
+    assert BUFFERS.nbytes <= 2**16  # without trimming: about 3 MB
+    assert np.isfinite(model.predict_proba(text)).all()
+    assert BUFFERS.nbytes <= 2**16
+
+
 def test_generator_long_document_scores_equal_in_any_chunking():
     text = "the quick brown fox jumps over the lazy dog. " * 20
     model = RNNCharGenerator(hidden_size=16, max_iter=2, seq_length=16, random_state=0)
