@@ -155,6 +155,26 @@ def blas_limit(n_threads):
 _REFCOUNTS_EXACT = hasattr(sys, "getrefcount") and getattr(sys, "_is_gil_enabled", lambda: True)()
 
 
+def _refcount(buf):
+    return sys.getrefcount(buf)
+
+
+def _free_refcount():
+    """What ``_refcount`` reads, in the pool's loops, for a buffer that only the pool holds.
+
+    Measured rather than assumed: the count includes the references of the
+    loop variable and of the call, and CPython 3.14 loads local variables as
+    borrowed references, so that it reads one less there than 3.11-3.13 do.
+    A fixed count would take a buffer still in use for a free one.
+    """
+    buffers = [np.empty(1)]
+    for buf in buffers:
+        return _refcount(buf)
+
+
+_FREE_REFCOUNT = _free_refcount() if _REFCOUNTS_EXACT else None
+
+
 class BufferPool(threading.local):
     """Arrays reused across calls; one is handed out again only when unreferenced.
 
@@ -200,9 +220,8 @@ class BufferPool(threading.local):
         self.requests += 1
         best = None
         for buf in self.buffers:
-            # Free means 3 references: the list, ``buf`` and getrefcount's argument.
             if need <= buf.nbytes <= 2 * need and (best is None or buf.nbytes < best.nbytes):
-                if sys.getrefcount(buf) == 3:
+                if _refcount(buf) == _FREE_REFCOUNT:
                     best = buf
         if best is None:
             best = self._new(_size_class(need))
@@ -216,7 +235,7 @@ class BufferPool(threading.local):
         for buf in self.buffers:  # drop idle free buffers, then the oldest free ones if over budget
             idle = self.requests - self.last_used[id(buf)] > self.max_idle
             over = self.nbytes + nbytes > self.max_bytes
-            if (idle or over) and sys.getrefcount(buf) == 3:
+            if (idle or over) and _refcount(buf) == _FREE_REFCOUNT:
                 self.nbytes -= buf.nbytes
                 del self.last_used[id(buf)]
             else:
@@ -233,7 +252,7 @@ class BufferPool(threading.local):
         """Let free buffers go, oldest first, until the pool holds at most ``keep_bytes``."""
         kept = []
         for buf in self.buffers:
-            if self.nbytes > self.keep_bytes and sys.getrefcount(buf) == 3:
+            if self.nbytes > self.keep_bytes and _refcount(buf) == _FREE_REFCOUNT:
                 self.nbytes -= buf.nbytes
                 del self.last_used[id(buf)]
             else:
