@@ -78,6 +78,49 @@ def test_flush_denormals_changes_only_the_calling_thread():
 
 
 @needs_flushing
+def test_flush_denormals_first_uses_in_two_threads_both_flush(monkeypatch):
+    # The first use probes the C library (tens of ms); a thread whose first use came meanwhile read
+    # "unsupported" and ran unflushed. Now it waits for the probe: thread b arrives while a probes.
+    class RecordingLock:
+        def __init__(self):
+            self.lock, self.entries, self.second = threading.Lock(), 0, threading.Event()
+
+        def __enter__(self):
+            self.entries += 1
+            if self.entries == 2:
+                self.second.set()
+            self.lock.acquire()
+
+        def __exit__(self, *exc):
+            self.lock.release()
+
+    lock, probing, find = RecordingLock(), threading.Event(), denormals._fenv_functions
+
+    def slow_find():
+        probing.set()
+        lock.second.wait(timeout=10)  # until b has arrived (at once where b waits for the probe)
+        return find()
+
+    monkeypatch.setattr(denormals, "_FENV", None)
+    monkeypatch.setattr(denormals, "_PROBE_LOCK", lock, raising=False)
+    monkeypatch.setattr(denormals, "_fenv_functions", slow_find)
+    seen = []
+
+    def first_use():
+        with flush_denormals():
+            seen.append(subnormal_survives())
+
+    a = threading.Thread(target=denormals._usable)
+    a.start()
+    probing.wait(timeout=10)
+    b = threading.Thread(target=first_use)
+    b.start()
+    a.join()
+    b.join()
+    assert seen == [False]
+
+
+@needs_flushing
 def test_flush_denormals_leaves_the_thread_as_it_was_when_fegetenv_fails(monkeypatch):
     fegetenv, fesetenv = denormals._usable()
     calls = []

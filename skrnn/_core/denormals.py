@@ -61,6 +61,7 @@ class _ThreadState(threading.local):
 
 _STATE = _ThreadState()
 _FENV = None  # (fegetenv, fesetenv), False when unavailable; found on first use
+_PROBE_LOCK = threading.Lock()
 
 
 def _fenv_functions():
@@ -96,21 +97,31 @@ def _subnormal_survives():
     return bool(np.multiply(smallest, np.float32(0.5)).any())
 
 
+def _probe():
+    """The fenv functions if they flush and restore in this process, else False."""
+    functions = _fenv_functions()
+    if functions is None:
+        return False
+    try:
+        before = _set_bits(functions, FLUSH_BITS)
+        flushes = not _subnormal_survives()
+        _set_bits(functions, before)
+        if flushes and (before == FLUSH_BITS or _subnormal_survives()):
+            return functions
+    except OSError:
+        pass
+    return False
+
+
 def _usable():
     """The fenv functions, once checked to flush and to restore in this process."""
     global _FENV
     if _FENV is None:
-        _FENV = False
-        functions = _fenv_functions()
-        if functions is not None:
-            try:
-                before = _set_bits(functions, FLUSH_BITS)
-                flushes = not _subnormal_survives()
-                _set_bits(functions, before)
-                if flushes and (before == FLUSH_BITS or _subnormal_survives()):
-                    _FENV = functions
-            except OSError:
-                pass
+        # Threads whose first use comes while another one probes (tens of ms: finding libm runs
+        # ldconfig) wait for its answer; they used to read "unusable" and run that first call unflushed.
+        with _PROBE_LOCK:
+            if _FENV is None:
+                _FENV = _probe()
     return _FENV
 
 
