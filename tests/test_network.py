@@ -1,5 +1,6 @@
 """Finite-difference gradient checks and padding invariance of the whole network."""
 
+import os
 import sys
 
 import numpy as np
@@ -457,6 +458,49 @@ def test_blas_limit_caps_every_thread_until_the_last_block_ends():
         assert all(n == 1 for n in inside)  # a worker thread's cap applies
         assert all(n == 1 for n in during)  # and holds until its block ends
         assert threads() == before
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX")
+@pytest.mark.filterwarnings("ignore:.*fork:DeprecationWarning")  # Python 3.12+ warns of fork with threads
+def test_blas_limit_cap_of_another_thread_is_lifted_in_a_forked_child():
+    # A child forked while another thread is inside a block has no such thread: its cap held the
+    # child's BLAS at one thread for good.
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from threadpoolctl import threadpool_limits
+
+    from skrnn._core import recurrent
+    from skrnn._core.recurrent import _blas_libraries, blas_limit
+
+    libs = _blas_libraries()
+    with threadpool_limits(2):
+        before = [lib.get_num_threads() for lib in libs]
+        entered, leave = threading.Event(), threading.Event()
+
+        def worker():
+            with blas_limit(1):
+                entered.set()
+                leave.wait(timeout=60)
+
+        with ThreadPoolExecutor(1) as pool:
+            done = pool.submit(worker)
+            entered.wait(timeout=60)
+            try:
+                read, write = os.pipe()
+                pid = os.fork()
+                if pid == 0:  # the child: report, then leave at once (no pytest teardown here)
+                    state = (recurrent._OPEN, [lib.get_num_threads() for lib in libs])
+                    os.write(write, repr(state).encode())
+                    os._exit(0)
+                os.close(write)
+                with os.fdopen(read) as pipe:
+                    child = pipe.read()
+                os.waitpid(pid, 0)
+            finally:
+                leave.set()
+            done.result()
+    assert child == repr(([], before))
 
 
 class _PerThreadBlas:

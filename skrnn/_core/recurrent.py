@@ -28,6 +28,7 @@ only once nothing references it (see ``BufferPool``).
 """
 
 import math
+import os
 import sys
 import threading
 from contextlib import contextmanager
@@ -82,6 +83,22 @@ _OPEN_LOCK = threading.Lock()
 _OPEN = []  # caps of the outermost blocks open, in every thread
 _BEFORE = []  # each process-wide library's thread count before the first of them
 _APPLIED = []  # each process-wide library's thread count as the blocks set it
+
+
+def _after_fork_in_child():
+    """A forked child has only the thread that forked: the blocks other threads had open are gone
+    there, and their caps would hold the child's BLAS at that count for good. A lock held by one of
+    them at the fork would never be released."""
+    global _OPEN_LOCK
+    _OPEN_LOCK = threading.Lock()
+    if _OPEN and getattr(_CAP, "n", None) is None:  # no block of this thread is open
+        _OPEN.clear()
+        for lib, before in zip(_split_libraries()[0], _BEFORE):
+            _set_threads(lib, before)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _split_libraries():
