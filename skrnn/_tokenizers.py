@@ -34,6 +34,11 @@ PAD_ID = 0
 UNK_ID = 1
 
 
+@lru_cache(maxsize=16)
+def _compiled(pattern):
+    return re.compile(pattern)
+
+
 @lru_cache(maxsize=1)
 def default_token_pattern():
     r"""Runs of word characters with their combining marks, or any other non-space character with its modifiers.
@@ -670,12 +675,13 @@ class WordTokenizer(_BaseTokenizer, auto_wrap_output_keys=None):
         return np.fromiter(ids, dtype=np.int32, count=sum(map(len, per_doc)))
 
     def _compile_pattern(self):
-        # re caches compiled patterns, so compiling per call costs a dict
-        # lookup and keeps compiled objects out of the pickled state.
+        # Compiled per call from a cache of our own, which keeps compiled objects out of the pickled
+        # state; re's cache is shared by the whole program, and a service with many patterns evicted
+        # the default one (3 ms to compile again: a one-text predict took 4 ms instead of 0.8).
         if self.token_pattern is None:
-            return re.compile(default_token_pattern())
+            return _compiled(default_token_pattern())
         try:
-            pattern = re.compile(self.token_pattern)
+            pattern = _compiled(self.token_pattern)
         except re.error as exc:
             raise ValueError(
                 f"token_pattern={self.token_pattern!r} is not a valid regular "

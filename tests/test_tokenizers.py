@@ -533,3 +533,18 @@ def test_word_tokenizer_reads_decomposed_and_precomposed_accents_alike():
     # an explicit pattern (as pickled before the default changed) reads the text as given
     old = WordTokenizer(token_pattern=r"\w+|[^\w\s]").fit([nfd])
     assert "\u0301" in old.vocabulary_ and UNK_ID in old.transform([nfc])
+
+
+def test_word_tokenizer_keeps_its_compiled_pattern_when_re_purges_its_cache():
+    # re's cache is shared by the whole program: a service with many patterns evicted the default
+    # one, which takes 3 ms to compile again, on every call.
+    import re
+
+    tokenizer = WordTokenizer().fit(["a b"])
+    compiled = tokenizer._compile_pattern()
+    re.purge()
+    assert tokenizer._compile_pattern() is compiled
+    custom = WordTokenizer(token_pattern=r"\w+")
+    compiled = custom._compile_pattern()
+    re.purge()
+    assert custom._compile_pattern() is compiled
