@@ -513,7 +513,9 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
         fitted = self.tokenizer_
         if type(now) is type(fitted):
             before, after = fitted.get_params(deep=False), now.get_params(deep=False)
-            changed = [f"{key}={before[key]!r} -> {after[key]!r}" for key in after if after[key] != before.get(key)]
+            changed = [
+                f"{key}={before[key]!r} -> {after[key]!r}" for key in after if _differs(after[key], before.get(key))
+            ]
             if not changed:
                 return
             what = f"tokenizer {', '.join(changed)}"
@@ -827,6 +829,14 @@ def _minibatches(rows, lengths, batch_size, rng=None):
         pool = pool[np.argsort(-lengths[pool], kind="stable")]
         batches += [pool[i : i + batch_size] for i in range(0, pool.size, batch_size)]
     return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def _differs(a, b):
+    """``a != b`` for parameter values, arrays included (compared whole)."""
+    try:
+        return bool(a != b)
+    except ValueError:  # an array's comparison is elementwise
+        return not np.array_equal(a, b)
 
 
 def _first(labels, n=10):
