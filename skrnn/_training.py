@@ -71,18 +71,16 @@ def user_stacklevel():
     scikit-learn's own warnings point at its code.
     """
     frame, level, own = sys._getframe(1), 1, None
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_INTERNAL):
-        if os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE):
+    while frame is not None:
+        path = os.path.abspath(frame.f_code.co_filename)
+        if not path.startswith(_INTERNAL):
+            if own is not None and path.startswith(_STDLIB) and "site-packages" not in path:
+                return own
+            return level
+        if path.startswith(_PACKAGE):
             own = level
         frame, level = frame.f_back, level + 1
-    if own is not None and (frame is None or _in_stdlib(frame.f_code.co_filename)):
-        return own
-    return level
-
-
-def _in_stdlib(filename):
-    path = os.path.abspath(filename)
-    return path.startswith(_STDLIB) and "site-packages" not in path
+    return level if own is None else own
 
 
 def make_optimizer(solver, params, *, learning_rate, momentum=0.9, nesterov=True, beta_1=0.9, beta_2=0.999):

@@ -191,6 +191,21 @@ def _input_projection(p, cell, src, src_ids, T, N, out=None):
     return xw
 
 
+def _run_layer(cell, p, src, src_ids, n_active, state0, H, dtype):
+    """One direction of a layer over the steps of ``src`` or ``src_ids``: its workspace (``layer_forward``)."""
+    T, N = n_active.shape[0], state0[0].shape[0]
+    ws = cell.allocate(T, N, H, dtype, BUFFERS.take)
+    into = ws["h"][None, 1:] if cell.input_in_h else None
+    xw = _input_projection(p, cell, src, src_ids, T, N, out=into)
+    layer_forward(cell, ws, xw, n_active, p, state0)
+    return ws
+
+
+def _length_order(lengths):
+    """The permutation sorting rows by decreasing length (stable), or None when they already are."""
+    return None if np.all(lengths[:-1] >= lengths[1:]) else np.argsort(-lengths, kind="stable")
+
+
 def forward(params, spec, X, lengths, state0=None, *, dropout=0.0, rng=None):
     """Run the network.
 
@@ -210,8 +225,7 @@ def forward(params, spec, X, lengths, state0=None, *, dropout=0.0, rng=None):
     cell = CELLS[spec.cell]
     if state0 is None:
         state0 = zero_state(spec, N, dtype)
-    # Sort rows by decreasing length so each step's live rows are a prefix.
-    order = None if np.all(lengths[:-1] >= lengths[1:]) else np.argsort(-lengths, kind="stable")
+    order = _length_order(lengths)  # then each step's live rows are a prefix
     if order is not None:
         X, lengths = X[order], lengths[order]
         state0 = [tuple(s[order] for s in st) for st in state0]
@@ -251,11 +265,7 @@ def forward(params, spec, X, lengths, state0=None, *, dropout=0.0, rng=None):
                 else:
                     src_ids = None
                     src = _gather_time(inp, rev) if reverse else inp
-                ws = cell.allocate(T, N, spec.hidden_size, dtype, BUFFERS.take)
-                into = ws["h"][None, 1:] if cell.input_in_h else None
-                xw = _input_projection(p, cell, src, src_ids, T, N, out=into)
-                layer_forward(cell, ws, xw, n_active, p, s0)
-                del xw  # back to the pool: only the loop reads it
+                ws = _run_layer(cell, p, src, src_ids, n_active, s0, spec.hidden_size, dtype)
                 out = ws["h"][1:]
                 if reverse:
                     out = _gather_time(out, rev)
@@ -307,7 +317,7 @@ def pooled_forward(params, spec, X, lengths, max_steps):
     N, T = X.shape[0], X.shape[1]
     cell = CELLS[spec.cell]
     H, n_dirs = spec.hidden_size, len(spec.directions)
-    order = None if np.all(lengths[:-1] >= lengths[1:]) else np.argsort(-lengths, kind="stable")
+    order = _length_order(lengths)
     if order is not None:
         X, lengths = X[order], lengths[order]
     n_active = active_rows(lengths, T)
@@ -338,11 +348,7 @@ def pooled_forward(params, spec, X, lengths, max_steps):
                             inp_chunk, ids = embedding[ids], None
                     else:
                         inp_chunk = inp[steps, cols] if reverse else inp[steps]
-                    ws = cell.allocate(t1 - t0, N, H, dtype, BUFFERS.take)
-                    into = ws["h"][None, 1:] if cell.input_in_h else None
-                    xw = _input_projection(p, cell, inp_chunk, ids, t1 - t0, N, out=into)
-                    layer_forward(cell, ws, xw, n_active[t0:t1], p, state)
-                    del xw
+                    ws = _run_layer(cell, p, inp_chunk, ids, n_active[t0:t1], state, H, dtype)
                     h = ws["h"][1:]
                     if last_layer:
                         _pool_chunk(pooled, h, t0, lengths, n_active, spec.pooling)
@@ -400,11 +406,8 @@ def _pool(out, lengths, spec, cache):
     elif spec.pooling == "mean":
         pooled = out.sum(axis=0) / np.maximum(lengths, 1)[:, None].astype(out.dtype)
     else:  # max over real steps only: rows are sorted by length, so step t's real rows are a prefix
-        pooled = out[0].copy()
-        for t, n in enumerate(cache["n_active"].tolist()[1:], start=1):
-            if not n:
-                break
-            np.maximum(pooled[:n], out[t, :n], out=pooled[:n])
+        pooled = np.empty((N, Hd), dtype=out.dtype)
+        _pool_chunk(pooled, out, 0, lengths, cache["n_active"], "max")
         # The first step holding each maximum, for backward: a row's padding comes after its real
         # steps, so it is never first. (numpy's argmax along axis 0 took 3-4x this whole pooling.)
         rank = np.arange(T, 0, -1, dtype=np.min_scalar_type(T))[:, None, None]  # T - t
