@@ -17,12 +17,29 @@ from ._core.optimizers import SOLVERS
 from ._core.recurrent import BUFFERS
 from ._training import make_optimizer
 
+
+class Count(Interval):
+    """``Interval(Integral, left, None)`` that refuses bools.
+
+    Python counts ``True`` as an Integral, so a plain ``Interval`` took
+    ``hidden_size=True`` (which then failed inside NumPy's random generator)
+    and ``top_k=True`` (silently greedy sampling, top_k=1). A flag where a
+    count belongs is a mistake: it gets the same error as any other bad value.
+    """
+
+    def __init__(self, left):
+        super().__init__(Integral, left, None, closed="left")
+
+    def is_satisfied_by(self, val):
+        return not isinstance(val, bool) and super().is_satisfied_by(val)
+
+
 # Parameters shared by every recurrent estimator; subclasses add their own.
 SHARED_CONSTRAINTS = {
-    "hidden_size": [Interval(Integral, 1, None, closed="left")],
+    "hidden_size": [Count(1)],
     "cell": [StrOptions(set(CELLS))],
-    "num_layers": [Interval(Integral, 1, None, closed="left")],
-    "embedding_dim": [None, Interval(Integral, 1, None, closed="left")],
+    "num_layers": [Count(1)],
+    "embedding_dim": [None, Count(1)],
     "dropout": [Interval(Real, 0, 1, closed="left")],
     "solver": [StrOptions(set(SOLVERS))],
     "learning_rate": [Interval(Real, 0, None, closed="neither")],
@@ -30,10 +47,10 @@ SHARED_CONSTRAINTS = {
     "beta_1": [Interval(Real, 0, 1, closed="left")],
     "beta_2": [Interval(Real, 0, 1, closed="left")],
     "alpha": [Interval(Real, 0, None, closed="left")],
-    "batch_size": [Interval(Integral, 1, None, closed="left")],
-    "max_iter": [Interval(Integral, 1, None, closed="left")],
+    "batch_size": [Count(1)],
+    "max_iter": [Count(1)],
     "tol": [Interval(Real, 0, None, closed="left")],
-    "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+    "n_iter_no_change": [Count(1)],
     "early_stopping": ["boolean"],
     "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
     "clip_norm": [None, Interval(Real, 0, None, closed="neither")],

@@ -1,13 +1,13 @@
 """RNNSequenceClassifier: a sequence in, a label out."""
 
 import warnings
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 from sklearn.base import ClassifierMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.metrics import accuracy_score
 from sklearn.model_selection import train_test_split
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, StrOptions
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
@@ -17,7 +17,7 @@ from sklearn.utils.validation import (
     column_or_1d,
 )
 
-from ._base import SHARED_CONSTRAINTS, BaseRNN, python_number
+from ._base import SHARED_CONSTRAINTS, BaseRNN, Count, python_number
 from ._core.network import POOLINGS, NetworkSpec, pooled_forward
 from ._core.recurrent import BUFFERS
 from ._sequences import (
@@ -274,7 +274,7 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
         **SHARED_CONSTRAINTS,
         "bidirectional": ["boolean"],
         "pooling": [StrOptions(set(POOLINGS))],
-        "max_len": [None, Interval(Integral, 1, None, closed="left")],
+        "max_len": [None, Count(1)],
         "class_weight": [None, StrOptions({"balanced"}), dict],
         "shuffle": ["boolean"],
         "input_type": [StrOptions({"auto", *INPUT_TYPES})],

@@ -1,7 +1,7 @@
 """RNNCharGenerator: a character-level language model that generates and scores text."""
 
 import warnings
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 from sklearn.base import _fit_context
@@ -9,7 +9,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, validate_parameter_constraints
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import SHARED_CONSTRAINTS, BaseRNN, python_number
+from ._base import SHARED_CONSTRAINTS, BaseRNN, Count, python_number
 from ._core.losses import softmax_cross_entropy
 from ._core.network import NetworkSpec, TokenStepper, forward
 from ._core.recurrent import BUFFERS
@@ -30,9 +30,9 @@ INFERENCE_CHUNK = 256
 # name in messages (validate_params would name a private helper instead).
 _GENERATE_CONSTRAINTS = {
     "prompt": [str],
-    "n_chars": [Interval(Integral, 0, None, closed="left")],
+    "n_chars": [Count(0)],
     "temperature": [Interval(Real, 0, None, closed="left")],
-    "top_k": [None, Interval(Integral, 1, None, closed="left")],
+    "top_k": [None, Count(1)],
     "random_state": ["random_state"],
 }
 
@@ -304,7 +304,7 @@ class RNNCharGenerator(BaseRNN):
 
     _parameter_constraints = {
         **SHARED_CONSTRAINTS,
-        "seq_length": [Interval(Integral, 1, None, closed="left")],
+        "seq_length": [Count(1)],
         "lowercase": ["boolean"],
     }
 

@@ -21,14 +21,13 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Set
 from functools import lru_cache
 from itertools import chain, repeat
-from numbers import Integral
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import VersionStampMixin, python_number
+from ._base import Count, VersionStampMixin, python_number
 
 PAD_ID = 0
 UNK_ID = 1
@@ -219,9 +218,9 @@ class _BaseTokenizer(VersionStampMixin, TransformerMixin, BaseEstimator, auto_wr
 
     _parameter_constraints: dict = {
         "lowercase": ["boolean"],
-        "max_tokens": [Interval(Integral, 1, None, closed="left"), None],
-        "min_frequency": [Interval(Integral, 1, None, closed="left")],
-        "max_len": [Interval(Integral, 1, None, closed="left"), None],
+        "max_tokens": [Count(1), None],
+        "min_frequency": [Count(1)],
+        "max_len": [Count(1), None],
         "truncation": [StrOptions({"pre", "post"})],
     }
 

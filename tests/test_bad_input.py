@@ -136,6 +136,8 @@ HYPERPARAMETERS = [
     ("hidden_size", 0), ("hidden_size", -3), ("cell", "transformer"), ("solver", "lbfgs"),
     ("learning_rate", 0.0), ("learning_rate", -0.1), ("validation_fraction", 0.0),
     ("validation_fraction", 1.0), ("validation_fraction", 1.5), ("batch_size", 0),
+    # a flag where a count belongs: Python counts True as an int (hidden_size=True failed inside NumPy)
+    ("hidden_size", True), ("num_layers", True), ("embedding_dim", True), ("max_iter", True),
 ]
 
 EMPTY = r"X holds 0 (samples|documents)"
@@ -326,13 +328,13 @@ MATRIX = [
          r"tokenizer=WordTokenizer\(\)", "tokenizer-class", params={"tokenizer": WordTokenizer}),
     # -- invalid hyperparameters
     *bad_parameters("clf", HYPERPARAMETERS),
-    *bad_parameters("new_gen", [*HYPERPARAMETERS, ("seq_length", 0), ("seq_length", -1)]),
+    *bad_parameters("new_gen", [*HYPERPARAMETERS, ("seq_length", 0), ("seq_length", -1), ("seq_length", True)]),
     # -- generate's arguments
     *[case("gen", method, ("h",), InvalidParameterError, rf"The '{arg}' parameter of generate must be",
            f"{arg}={value}", {arg: value})
       for method in ("generate", "iter_generate")
       for arg, value in [("temperature", -1.0), ("temperature", float("nan")), ("top_k", 0), ("top_k", 1.5),
-                         ("n_chars", -1)]],
+                         ("top_k", True), ("n_chars", -1), ("n_chars", True)]],
     *[case("gen", method, ("hez",), ValueError, r"prompt contains characters the model was not trained on: \['z'\]",
            "prompt-out-of-vocabulary") for method in ("generate", "iter_generate")],
     *[case("gen", m, (["hello", "hez"],), ValueError, r"X\[1\] contains characters the model was not trained on",

@@ -434,7 +434,7 @@ def test_tokenizer_fit_rejects_empty_vocabulary(tokenizer, docs, match):
 @pytest.mark.parametrize(
     "params",
     [{"max_len": 0}, {"max_tokens": 0}, {"min_frequency": 0}, {"truncation": "middle"},
-     {"lowercase": "yes"}, {"max_len": 2.5}],
+     {"lowercase": "yes"}, {"max_len": 2.5}, {"max_len": True}, {"min_frequency": True}],
 )
 @pytest.mark.parametrize("Tokenizer", TOKENIZERS)
 def test_tokenizer_rejects_bad_parameters(Tokenizer, params):
