@@ -13,6 +13,7 @@ import os
 import re
 from pathlib import Path
 
+from sklearn.base import BaseEstimator
 from sphinx.util import logging
 
 import skrnn
@@ -48,7 +49,8 @@ autodoc_typehints = "none"
 autosummary_context = {
     "no_set_output": [
         name for name in skrnn.__all__
-        if isinstance(getattr(skrnn, name), type) and not hasattr(getattr(skrnn, name)(), "set_output")
+        if isinstance(getattr(skrnn, name), type) and issubclass(getattr(skrnn, name), BaseEstimator)
+        and not hasattr(getattr(skrnn, name)(), "set_output")
     ],
 }
 numpydoc_show_class_members = False

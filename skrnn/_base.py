@@ -80,15 +80,64 @@ def _param_shapes(spec):
     return {k: v.shape for k, v in init_params(spec, np.random.default_rng(0), np.float32).items()}
 
 
+class InconsistentVersionWarning(UserWarning):
+    """Warning raised when a skrnn object is loaded by another skrnn version than the one that saved it.
+
+    The file may load, but nothing guarantees that the model behaves the
+    same: refit it with the installed version where you can. As with
+    scikit-learn's own :class:`~sklearn.exceptions.InconsistentVersionWarning`,
+    a filter on this class turns such loads into errors (or silences them).
+
+    Parameters
+    ----------
+    estimator_name : str
+        The class of the object loaded.
+    current_skrnn_version : str
+        The skrnn version installed.
+    original_skrnn_version : str
+        The skrnn version that saved the object, or ``"unknown"`` for a file
+        that does not record one.
+
+    Examples
+    --------
+    >>> import pickle, warnings
+    >>> from skrnn import InconsistentVersionWarning, WordTokenizer
+    >>> tokenizer = WordTokenizer().fit(["a b"])
+    >>> state = tokenizer.__getstate__()
+    >>> state["_skrnn_version"] = "0.0.1"  # as an older skrnn saved it
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("error", InconsistentVersionWarning)
+    ...     try:
+    ...         WordTokenizer.__new__(WordTokenizer).__setstate__(state)
+    ...     except InconsistentVersionWarning as w:
+    ...         print(w.original_skrnn_version)
+    0.0.1
+    """
+
+    def __init__(self, *, estimator_name, current_skrnn_version, original_skrnn_version):
+        self.estimator_name = estimator_name
+        self.current_skrnn_version = current_skrnn_version
+        self.original_skrnn_version = original_skrnn_version
+
+    def __str__(self):
+        return (
+            f"Trying to unpickle {self.estimator_name} from skrnn version {self.original_skrnn_version} when "
+            f"using version {self.current_skrnn_version}. This might lead to breaking code or invalid results. "
+            "Use at your own risk."
+        )
+
+
 class VersionStampMixin:
     """Stamp pickles with the skrnn version and warn when loading another one.
 
     scikit-learn stamps ``_sklearn_version`` only on classes from its own
     modules, so skrnn records its own: ``__getstate__`` adds
-    ``_skrnn_version``, and ``__setstate__`` warns, naming both versions, when
-    a model saved by one version is loaded by another. pickle, joblib and
-    ``skops.io`` all go through these two methods. Put it left of
-    ``BaseEstimator``, whose ``__getstate__``/``__setstate__`` it extends.
+    ``_skrnn_version``, and ``__setstate__`` warns (``InconsistentVersionWarning``),
+    naming both versions, when a model saved by one version is loaded by
+    another, or by none (a state without the stamp was not written by
+    ``__getstate__``). pickle, joblib and ``skops.io`` all go through these
+    two methods. Put it left of ``BaseEstimator``, whose
+    ``__getstate__``/``__setstate__`` it extends.
     """
 
     def __getstate__(self):
@@ -97,12 +146,14 @@ class VersionStampMixin:
         return state
 
     def __setstate__(self, state):
-        saved = state.get("_skrnn_version")
-        if saved is not None and saved != __version__:
+        saved = state.pop("_skrnn_version", "unknown")
+        if saved != __version__:
             warnings.warn(
-                f"Trying to unpickle {type(self).__name__} from skrnn version {saved} when using version "
-                f"{__version__}. This might lead to breaking code or invalid results. Use at your own risk.",
-                UserWarning,
+                InconsistentVersionWarning(
+                    estimator_name=type(self).__name__,
+                    current_skrnn_version=__version__,
+                    original_skrnn_version=saved,
+                ),
                 stacklevel=2,
             )
         super().__setstate__(state)

@@ -184,15 +184,42 @@ def test_loading_another_version_warns_naming_both(fitted, name, fmt, monkeypatc
     with monkeypatch.context() as patch:
         patch.setattr(skrnn._base, "__version__", "0.0.1")  # as an older skrnn would save it
         old = dumps(model)
-    with pytest.warns(UserWarning) as caught:
+    with pytest.warns(skrnn.InconsistentVersionWarning) as caught:
         loaded = loads(old)
     # One warning per skrnn object in the file (a classifier's tokenizer_ has its own).
     both = f"from skrnn version 0.0.1 when using version {skrnn.__version__}."
     messages = [str(w.message) for w in caught]
     assert any(f"unpickle {type(model).__name__} {both}" in m for m in messages), messages
     assert all(both in m for m in messages), messages
+    first = next(w.message for w in caught if w.message.estimator_name == type(model).__name__)
+    assert (first.original_skrnn_version, first.current_skrnn_version) == ("0.0.1", skrnn.__version__)
+    assert not hasattr(loaded, "_skrnn_version")  # the stamp is read, not kept as an attribute
     _assert_same_results(_call(model, calls), _call(loaded, calls))
     _assert_same_results(_call(model, calls), _call(same, calls))
+
+
+@pytest.mark.parametrize("name", ["classifier-text", "generator", "word-tokenizer"])
+def test_loading_a_state_without_version_warns(fitted, name):
+    # A state that __getstate__ did not write (an older skrnn's, or one built by hand) is not silently trusted.
+    model, calls = fitted[name]
+    state = model.__getstate__()
+    del state["_skrnn_version"]
+    loaded = type(model).__new__(type(model))
+    with pytest.warns(skrnn.InconsistentVersionWarning, match="from skrnn version unknown when using"):
+        loaded.__setstate__(state)
+    _assert_same_results(_call(model, calls), _call(loaded, calls))
+
+
+def test_version_warning_can_be_made_an_error(fitted, monkeypatch):
+    model, _ = fitted["generator"]
+    with monkeypatch.context() as patch:
+        patch.setattr(skrnn._base, "__version__", "0.0.1")
+        data = pickle.dumps(model)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", skrnn.InconsistentVersionWarning)
+        with pytest.raises(skrnn.InconsistentVersionWarning):
+            pickle.loads(data)
+    assert issubclass(skrnn.InconsistentVersionWarning, UserWarning)  # filters on UserWarning still apply
 
 
 # -- skops: files from untrusted sources ----------------------------------------------------
