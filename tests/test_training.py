@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import threading
+import tracemalloc
 import warnings
 
 import numpy as np
@@ -14,7 +15,13 @@ from sklearn.model_selection import GridSearchCV
 
 import skrnn._classifier as classifier_module
 import skrnn._generator as generator_module
+import skrnn._training as training_module
 from skrnn import RNNCharGenerator, RNNSequenceClassifier
+from skrnn._core.losses import softmax_cross_entropy
+from skrnn._core.network import NetworkSpec, backward, forward, init_params
+from skrnn._core.optimizers import Adam
+from skrnn._core.recurrent import BUFFERS
+from skrnn._training import train_step
 
 TEXT = "the quick brown fox jumps over the lazy dog. " * 20
 
@@ -320,3 +327,83 @@ def test_training_warm_fit_interrupted_while_scoring_its_start_keeps_the_model()
     assert (model._no_improvement_count, model.best_validation_score_) == (count, best)
     for name, value in weights.items():
         np.testing.assert_array_equal(model.weights_[name], value)
+
+
+# -- minibatches with a few very long rows: run in length groups ------------------------------------
+
+
+def _ragged_batch(rng, lengths, n_inputs=12):
+    lengths = np.asarray(lengths)
+    X = rng.integers(2, n_inputs, size=(len(lengths), int(lengths.max())))
+    X[np.arange(X.shape[1])[None, :] >= lengths[:, None]] = 0
+    return X, lengths
+
+
+@pytest.mark.parametrize("lengths", [[5, 300, 7, 0, 9, 3, 6, 8], [40, 300, 290, 1, 2, 3], [300, 1, 1, 1, 1, 1, 1]])
+def test_length_groups_cover_each_row_once_with_at_most_twice_the_padding(monkeypatch, lengths):
+    monkeypatch.setattr(training_module, "GROUP_CELLS", 1)
+    lengths = np.array(lengths)
+    groups = training_module.length_groups(lengths, hidden_size=8)
+    assert len(groups) > 1
+    assert sorted(np.concatenate(groups).tolist()) == list(range(len(lengths)))
+    for rows in groups:
+        assert len(rows) == 1 or len(rows) * lengths[rows].max() <= 2 * lengths[rows].sum()
+
+
+def test_length_groups_leave_small_or_evenly_long_batches_whole():
+    ragged = np.array([3000] + [10] * 15)
+    assert training_module.length_groups(ragged, hidden_size=8) is None  # 16 * 3000 * 8 cells: padding is cheap
+    assert training_module.length_groups(ragged, hidden_size=64) is not None
+    assert training_module.length_groups(np.full(16, 3000), hidden_size=64) is None  # no padding to save
+    assert training_module.length_groups(ragged, hidden_size=64, weights=np.zeros(16)) is None
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("pooling", ["last", "mean", "max"])
+def test_grouped_gradients_equal_the_whole_batch(monkeypatch, cell, bidirectional, pooling):
+    monkeypatch.setattr(training_module, "GROUP_CELLS", 1)
+    rng = np.random.default_rng(0)
+    spec = NetworkSpec(n_inputs=12, n_outputs=3, hidden_size=6, cell=cell, pooling=pooling,
+                       bidirectional=bidirectional, num_layers=2, embedding_dim=5)
+    params = init_params(spec, np.random.default_rng(1), np.float64)
+    X, lengths = _ragged_batch(rng, [5, 90, 7, 0, 9, 3, 6, 8])
+    y, w = rng.integers(0, 3, len(lengths)), rng.random(len(lengths))
+    logits, _, cache = forward(params, spec, X, lengths)
+    loss, dlogits = softmax_cross_entropy(logits, y, w)
+    whole = backward(params, dlogits, cache)
+    groups = training_module.length_groups(lengths, spec.hidden_size, w)
+    assert len(groups) > 1
+    grouped_loss, grouped = training_module._grouped_gradients(params, spec, X, lengths, y, w, groups, 0.0, None)
+    assert grouped_loss == pytest.approx(loss, rel=1e-12)
+    assert grouped.keys() == whole.keys()
+    for name in whole:
+        np.testing.assert_allclose(grouped[name], whole[name], rtol=1e-10, atol=1e-14, err_msg=name)
+
+
+def test_train_step_on_one_long_row_among_short_ones_needs_the_memory_of_its_steps_only(monkeypatch):
+    # One row of 2,000 steps among 15 of 20: the whole batch's workspace spans 16 x 2,000 steps.
+    monkeypatch.setattr(training_module, "GROUP_CELLS", 1)  # as for a larger batch or hidden size
+    rng = np.random.default_rng(0)
+    spec = NetworkSpec(n_inputs=12, n_outputs=2, hidden_size=16, cell="gru", pooling="max", bidirectional=True)
+    X, lengths = _ragged_batch(rng, [2_000] + [20] * 15)
+    y, w = rng.integers(0, 2, 16), np.ones(16)
+
+    def step():
+        params = init_params(spec, np.random.default_rng(1), np.float32)
+        optimizer = Adam(params, learning_rate=1e-2)
+        BUFFERS.clear()
+        tracemalloc.start()
+        loss, _ = train_step(params, spec, optimizer, X, lengths, y, w)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        BUFFERS.clear()
+        return loss, params, peak
+
+    loss, params, peak = step()
+    monkeypatch.setattr(training_module, "GROUP_CELLS", np.inf)  # the batch run whole
+    whole_loss, whole_params, whole_peak = step()
+    assert loss == pytest.approx(whole_loss, rel=1e-6)
+    for name in params:
+        np.testing.assert_allclose(params[name], whole_params[name], rtol=1e-4, atol=1e-6, err_msg=name)
+    assert peak < whole_peak / 4, (peak, whole_peak)
