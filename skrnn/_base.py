@@ -185,6 +185,15 @@ class BaseRNN(VersionStampMixin, BaseEstimator):
             return dict(saved)
         return {name: python_number(getattr(self, name)) for name in self._ARCHITECTURE}
 
+    def _refuse_early_stopping(self):
+        """partial_fit holds no data out: it refuses early_stopping=True, as MLPClassifier's does, rather than
+        ignore it."""
+        if self.early_stopping:
+            raise ValueError(
+                "partial_fit does not support early_stopping=True: each call trains one epoch on the data it is "
+                "given and holds none out. Call set_params(early_stopping=False) first, or use fit."
+            )
+
     def _resumes(self, incremental):
         """Whether a fit (``incremental``: partial_fit) continues from the fitted weights: under warm_start,
         and always in partial_fit."""

@@ -372,7 +372,8 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
 
         The first call fixes the classes, the input type and, for text, the
         tokenizer's vocabulary (words first seen later are unknown words).
-        `early_stopping` is not used: no data is held out, and
+        No data is held out, so `early_stopping=True` raises a ValueError
+        (as in :class:`~sklearn.neural_network.MLPClassifier`), and
         `validation_scores_` and `best_validation_score_` become None.
 
         Parameters
@@ -392,6 +393,7 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
         self : object
             The classifier.
         """
+        self._refuse_early_stopping()
         return self._fit(X, y, sample_weight, classes=classes, incremental=True)
 
     def _fit(self, X, y, sample_weight, *, classes=None, incremental):

@@ -446,8 +446,9 @@ class RNNCharGenerator(BaseRNN):
         train about as well as :meth:`fit` in the same time (on
         tinyshakespeare at ``hidden_size=128``, 10,000-character pieces
         scored 0.08 nats per character worse in 25 s). The first call fixes
-        the characters;
-        `early_stopping` is not used: no text is held out, and
+        the characters. No text is held out, so ``early_stopping=True``
+        raises a ValueError (as in
+        :class:`~sklearn.neural_network.MLPClassifier`), and
         ``validation_scores_`` and ``best_validation_score_`` become None.
 
         Parameters
@@ -479,6 +480,7 @@ class RNNCharGenerator(BaseRNN):
         >>> model.n_iter_, len(model.classes_)
         (3, 11)
         """
+        self._refuse_early_stopping()
         return self._fit(X, classes=classes, incremental=True)
 
     def _fit(self, X, *, classes=None, incremental):

@@ -382,10 +382,14 @@ def test_classifier_partial_fit_one_epoch_per_call():
         clf.partial_fit(X[:2], ["neg", "maybe"])
     with pytest.raises(ValueError, match="not supported for partial_fit"):
         small(class_weight="balanced").partial_fit(X, y, classes=["neg", "pos"])
-    # it holds nothing out: no validation scores (they were [] and -inf, as if validation had run)
+    # it holds nothing out: early_stopping=True is refused (as MLPClassifier's), and after a validated fit
+    # there are no validation scores (they were [] and -inf, as if validation had run)
     validated = small(early_stopping=True, max_iter=2).fit(list(X) * 3, list(y) * 3)
     assert len(validated.validation_scores_) == 2
-    validated.partial_fit(X, y)
+    with pytest.raises(ValueError, match=r"partial_fit does not support early_stopping=True.*set_params"):
+        validated.partial_fit(X, y)
+    assert len(validated.validation_scores_) == 2  # the refused call changed nothing
+    validated.set_params(early_stopping=False).partial_fit(X, y)
     assert validated.validation_scores_ is None and validated.best_validation_score_ is None
 
 

@@ -453,6 +453,9 @@ def test_generator_partial_fit_makes_one_pass_per_call_and_learns():
     assert model.t_ == 10 * sum(len(name) + 1 for name in NAMES)  # each name and its END, once per call
     assert model.score(NAMES) > first + 0.3
     assert model.validation_scores_ is None and model.best_validation_score_ is None
+    with pytest.raises(ValueError, match="partial_fit does not support early_stopping=True"):
+        model.set_params(early_stopping=True).partial_fit(NAMES)  # it would hold no text out
+    assert model.n_iter_ == 10
 
 
 def test_generator_partial_fit_equals_one_epoch_of_fit_on_a_long_enough_text():
@@ -462,7 +465,7 @@ def test_generator_partial_fit_equals_one_epoch_of_fit_on_a_long_enough_text():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         fitted = RNNCharGenerator(max_iter=1, **params).fit(text)
-    partial = RNNCharGenerator(early_stopping=True, **params).partial_fit(text)  # no text held out
+    partial = RNNCharGenerator(**params).partial_fit(text)
     for name, weights in fitted.weights_.items():
         np.testing.assert_array_equal(partial.weights_[name], weights, err_msg=name)
 
