@@ -20,9 +20,9 @@ shipped with every CPython), one word per document.
 # Every fit gets the same small budget of epochs, so the search also shows
 # which settings learn fastest. ``n_jobs=2`` runs two fits at a time; with
 # ``random_state`` set the results are the same, to the bit, for any
-# ``n_jobs``. The folds are shuffled so that every training part holds every
-# letter: ``score`` leaves out, with a warning, characters its fit did not
-# see.
+# ``n_jobs``. The folds are shuffled because the word list is sorted: unshuffled,
+# each fold would hold its own stretch of the alphabet, and a training part
+# could miss letters that ``score`` then leaves out, with a warning.
 import re
 import time
 import warnings

@@ -68,7 +68,7 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
         short-term memory.
     num_layers : int, default=1
         Number of stacked recurrent layers.
-    embedding_dim : int, default=64
+    embedding_dim : int or None, default=64
         For text and token ids: size of a learned embedding of each token
         before the first layer. None feeds the token id directly to the first
         layer (its weights then act as the embedding, as for a one-hot input).
@@ -125,7 +125,7 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
         balanced accuracy).
     validation_fraction : float, default=0.1
         Fraction of the training data held out with `early_stopping`.
-    clip_norm : float, default=5.0
+    clip_norm : float or None, default=5.0
         Rescale each minibatch's gradients so that their global L2 norm is at
         most this value; None disables clipping.
     max_len : int, default=None

@@ -205,7 +205,7 @@ def build_parser():
                     "training early and prints the final samples.",
     )
     _add(demo_, "--seconds", type=float, default=60.0, low=0, low_open=True,
-         help="training time budget (default 60)")
+         help="training time budget in seconds (default: %(default)s)")
     _add(demo_, "--hidden-size", type=int, default=128, low=1, help="recurrent units (default 128)")
     _add(demo_, "--seed", type=int, default=0, low=0, high=2**32 - 1, help="random seed (default 0)")
 

@@ -284,8 +284,9 @@ class RNNCharGenerator(BaseRNN):
         Epochs run by the last fit, plus one for each call to
         :meth:`partial_fit` since.
     t_ : int
-        Characters trained on since the last fresh fit (it accumulates over
-        fits under `warm_start` and calls to :meth:`partial_fit`).
+        Characters trained on since the last fresh fit, each document's end
+        counted as one (it accumulates over fits under `warm_start` and
+        calls to :meth:`partial_fit`).
 
     See Also
     --------
