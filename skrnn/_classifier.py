@@ -160,7 +160,9 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
         0 for padding, and once fitted ``n_tokens_``, above every id),
         which is cloned and fitted. Used only for text input. To clean the
         texts first, give ``WordTokenizer`` an ``analyzer`` or put a step
-        before the classifier.
+        before the classifier. To keep a tokenizer fitted beforehand (on a
+        whole corpus, say, before :meth:`partial_fit` on its pieces), pass
+        it as ``sklearn.frozen.FrozenEstimator(tokenizer)``.
     dtype : {"float32", "float64"}, default="float32"
         Floating-point type of the weights and computations.
 
@@ -278,7 +280,7 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
         "class_weight": [None, StrOptions({"balanced"}), dict],
         "shuffle": ["boolean"],
         "input_type": [StrOptions({"auto", *INPUT_TYPES})],
-        "tokenizer": [StrOptions(set(TOKENIZERS)), HasMethods(["fit_transform", "transform"])],
+        "tokenizer": [StrOptions(set(TOKENIZERS)), HasMethods(["fit", "transform"])],
     }
 
     def __init__(
@@ -371,7 +373,9 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
         """Train for one epoch over `X`, continuing from the current weights.
 
         The first call fixes the classes, the input type and, for text, the
-        tokenizer's vocabulary (words first seen later are unknown words).
+        tokenizer's vocabulary (words first seen later are unknown words;
+        a tokenizer fitted beforehand and passed as
+        ``FrozenEstimator(tokenizer)`` keeps its own).
         No data is held out, so `early_stopping=True` raises a ValueError
         (as in :class:`~sklearn.neural_network.MLPClassifier`), and
         `validation_scores_` and `best_validation_score_` become None.

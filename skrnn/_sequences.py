@@ -540,7 +540,7 @@ def _tokenize(tokenizer, docs, max_len, *, fit=False):
             flat, lengths = flat[_positions(lengths) < max_len], np.minimum(lengths, max_len)
         return Ragged(flat.astype(np.intp), lengths)
     if fit:
-        tokenizer.fit(docs)
+        tokenizer.fit(docs, None)  # y positional, as Pipeline passes it: FrozenEstimator.fit requires it
         if not hasattr(tokenizer, "n_tokens_"):  # the vocabulary size sizes the embedding
             raise TypeError(
                 f"tokenizer={tokenizer!r} must turn texts into token ids and, once fitted, give the size of its "

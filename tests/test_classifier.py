@@ -838,3 +838,22 @@ def test_classifier_leaves_at_most_keep_bytes_pooled(monkeypatch):
     assert BUFFERS.nbytes <= 2**20  # without trimming: about 4 MB
     proba = clf.predict_proba(X)
     assert BUFFERS.nbytes <= 2**20 and np.isfinite(proba).all()
+
+
+def test_classifier_keeps_a_frozen_tokenizer_fitted_beforehand():
+    # partial_fit on a corpus's pieces, with the vocabulary of the whole corpus
+    from sklearn.frozen import FrozenEstimator
+
+    X, y = _split(NEGATION_TRAIN)
+    words = WordTokenizer().fit(X)
+    clf = small(tokenizer=FrozenEstimator(words))
+    clf.partial_fit(X[:10], y[:10], classes=["neg", "pos"])
+    assert clf.n_inputs_ == words.n_tokens_ and clf.tokenizer_.vocabulary_ == words.vocabulary_
+    refitted = small().partial_fit(X[:10], y[:10], classes=["neg", "pos"])
+    assert refitted.n_inputs_ < words.n_tokens_  # the first piece alone holds fewer words
+    clf.partial_fit(X[10:], y[10:])
+    np.testing.assert_array_equal(clf.transform(X).shape, (len(X), clf.hidden_size * 2))
+    loaded = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+    fitted = small(tokenizer=FrozenEstimator(words), max_iter=2).fit(X[:10], y[:10])
+    assert fitted.n_inputs_ == words.n_tokens_
