@@ -7,7 +7,7 @@ import numpy as np
 from sklearn.base import ClassifierMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.metrics import accuracy_score
 from sklearn.model_selection import train_test_split
-from sklearn.utils._param_validation import HasMethods, StrOptions
+from sklearn.utils._param_validation import HasMethods, InvalidParameterError, StrOptions
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
@@ -367,6 +367,17 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
             The fitted classifier.
         """
         return self._fit(X, y, sample_weight, incremental=False)
+
+    def _validate_params(self):
+        tokenizer = self.tokenizer
+        if callable(tokenizer) and not isinstance(tokenizer, type) and not hasattr(tokenizer, "transform"):
+            # CountVectorizer's habit: a function from text to tokens. Here it is the analyzer of a WordTokenizer.
+            raise InvalidParameterError(
+                f"The 'tokenizer' parameter of {type(self).__name__} must be 'word', 'char' or a tokenizer "
+                f"instance (fit and transform), got the function {tokenizer!r}. To split texts with a function, "
+                "pass tokenizer=WordTokenizer(analyzer=that_function)."
+            )
+        super()._validate_params()
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):

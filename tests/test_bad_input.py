@@ -326,6 +326,9 @@ MATRIX = [
          "once tokenized", "no-words-other-tokenizer", params={"tokenizer": PaddingTokenizer()}),
     case("clf", "fit", (TEXTS, LABELS), TypeError, r"tokenizer=WordTokenizer is a class; pass an instance, e\.g\. "
          r"tokenizer=WordTokenizer\(\)", "tokenizer-class", params={"tokenizer": WordTokenizer}),
+    *[case("clf", method, (TEXTS, LABELS), InvalidParameterError, r"got the function .*pass "
+           r"tokenizer=WordTokenizer\(analyzer=that_function\)", "tokenizer-function", params={"tokenizer": str.split})
+      for method in ("fit", "partial_fit")],
     # -- invalid hyperparameters
     *bad_parameters("clf", HYPERPARAMETERS),
     *bad_parameters("new_gen", [*HYPERPARAMETERS, ("seq_length", 0), ("seq_length", -1), ("seq_length", True)]),
