@@ -100,7 +100,7 @@ class InconsistentVersionWarning(UserWarning):
 
     Examples
     --------
-    >>> import pickle, warnings
+    >>> import warnings
     >>> from skrnn import InconsistentVersionWarning, WordTokenizer
     >>> tokenizer = WordTokenizer().fit(["a b"])
     >>> state = tokenizer.__getstate__()
@@ -134,10 +134,10 @@ class VersionStampMixin:
     modules, so skrnn records its own: ``__getstate__`` adds
     ``_skrnn_version``, and ``__setstate__`` warns (``InconsistentVersionWarning``),
     naming both versions, when a model saved by one version is loaded by
-    another, or by none (a state without the stamp was not written by
-    ``__getstate__``). pickle, joblib and ``skops.io`` all go through these
-    two methods. Put it left of ``BaseEstimator``, whose
-    ``__getstate__``/``__setstate__`` it extends.
+    another, or when the state records none (``__getstate__`` did not write
+    it). pickle, joblib and ``skops.io`` all go through these two methods.
+    Put it left of ``BaseEstimator``, whose ``__getstate__``/``__setstate__``
+    it extends.
     """
 
     def __getstate__(self):
