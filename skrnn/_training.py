@@ -144,10 +144,11 @@ def length_groups(lengths, hidden_size, weights=None):
     projections, gate caches, their gradients) and the weight-gradient products
     span the batch's longest row: one text of 23,000 characters among SMS made
     its batch of 16 take 1.5 GB to train (batch_size=64: 5.6 GB), as much as 16
-    such texts; in groups, 0.37 GB (0.42 GB). Rows sorted by decreasing length are grouped greedily so that
-    each group's padded cells are at most twice its real ones; the groups'
-    gradients add up to the batch's (``_grouped_gradients``). Small batches
-    run whole: a group costs a pass of its own, and there the padding is cheap.
+    such texts; in groups, 0.37 GB (0.42 GB). Rows sorted by decreasing length
+    are grouped greedily so that each group's padded cells are at most twice
+    its real ones; the groups' gradients add up to the batch's
+    (``_grouped_gradients``). Small batches run whole: a group costs a pass of
+    its own, and there the padding is cheap.
     """
     lengths = np.asarray(lengths)
     longest = int(lengths.max(initial=0))
