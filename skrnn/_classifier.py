@@ -8,7 +8,6 @@ from sklearn.base import ClassifierMixin, ClassNamePrefixFeaturesOutMixin, Trans
 from sklearn.metrics import accuracy_score
 from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import HasMethods, InvalidParameterError, StrOptions
-from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -588,6 +587,8 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
             if sample_weight.ndim == 0:  # one number for every sequence, as scikit-learn reads it
                 sample_weight = np.full(len(y_codes), sample_weight)  # an array: checked for NaN below
         weights = _check_sample_weight(sample_weight, batch, dtype=np.float64, ensure_non_negative=True)
+        if weights.size and not weights.any():  # scikit-learn >= 1.7 says so itself, 1.6 does not
+            raise ValueError("sample_weight is zero for every sequence; at least one weight must be positive.")
         if isinstance(self.class_weight, dict):
             for label, value in self.class_weight.items():
                 # a negative weight would train away from the class, NaN or inf would end as diverged
@@ -600,11 +601,7 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
                     "class frequencies. Compute them once with sklearn.utils.class_weight.compute_class_weight("
                     "'balanced', classes=classes, y=y_sample) and pass the resulting dict as class_weight."
                 )
-            per_class = compute_class_weight(
-                self.class_weight, classes=classes_, y=y,
-                sample_weight=weights if self.class_weight == "balanced" else None,
-            )
-            weights = weights * per_class[y_codes]
+            weights = weights * _per_class_weights(self.class_weight, classes_, y_codes, weights)[y_codes]
         if not incremental and np.unique(y_codes[weights > 0]).size < 2:
             raise ValueError(
                 "Only one class has a non-zero sample_weight (times class_weight); a classifier needs "
@@ -629,10 +626,13 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
             )
         except ValueError as exc:  # train_test_split's message names neither parameter
             weighted = " of non-zero sample_weight" if rows.size < len(y_codes) else ""
+            counts = np.bincount(y_codes[rows], minlength=len(classes))
+            too_few = classes[counts == 1].tolist()  # scikit-learn < 1.7 does not name them
+            reason = f"the classes {too_few!r} have one sequence each" if too_few else str(exc)
             raise ValueError(
                 f"early_stopping=True holds out validation_fraction={self.validation_fraction} of the "
                 f"{rows.size} training sequences{weighted}, stratified by class, which these data do not allow "
-                f"({exc}). Use more sequences per class, another validation_fraction, or early_stopping=False."
+                f"({reason}). Use more sequences per class, another validation_fraction, or early_stopping=False."
             ) from None
         return np.sort(train), np.sort(validation)
 
@@ -891,3 +891,27 @@ def _predict(params, spec, batch, lengths, *, pooled=False):
         out[rows] = part
         del logits, rep, part  # back to the pool before the next pass asks for its workspace
     return out
+
+
+def _per_class_weights(class_weight, classes, y_codes, sample_weight):
+    """(n_classes,) weight of each class, from a ``{label: weight}`` dict or "balanced".
+
+    scikit-learn's ``compute_class_weight`` gives the same, but 1.6 takes no
+    ``sample_weight``, and its dict path converts labels with ``int()``, so that
+    the labels "0" and "1" never match their own keys.
+    """
+    if isinstance(class_weight, str):  # "balanced": n_samples / (n_classes * np.bincount(y)), weighted
+        counts = np.bincount(y_codes, weights=sample_weight, minlength=len(classes))
+        # a class whose sequences all weigh 0 keeps them at 0 (not 0 * inf)
+        return np.divide(counts.sum(), len(classes) * counts, out=np.zeros(len(classes)), where=counts > 0)
+    labels = classes.tolist()  # Python scalars: 1 == 1.0 == np.int64(1) as dict keys
+    per_class = np.array([class_weight.get(label, 1.0) for label in labels], dtype=np.float64)
+    known = set(labels)
+    unknown = [key for key in class_weight if key not in known]
+    # As in scikit-learn, extra keys are fine while every class has one (a CV fold may lack a class);
+    # otherwise they are a mismatch, e.g. {0: 1, 1: 5} for the labels "0" and "1".
+    if unknown and len(class_weight) - len(unknown) < len(labels):
+        raise ValueError(
+            f"class_weight has the key(s) {unknown!r}, which are not classes of y; the classes are {labels!r}."
+        )
+    return per_class

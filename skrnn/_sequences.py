@@ -324,7 +324,8 @@ def _width(lengths, max_len):
 
 
 def _too_large_id(ids, name):
-    if ids.dtype.kind == "u" and ids.size and ids.max() > np.iinfo(np.intp).max:  # intp would wrap it to < 0
+    # intp would wrap such an id to < 0. Compared as Python ints: NumPy 1.x compares uint64 with int64 as float64.
+    if ids.dtype.kind == "u" and ids.size and int(ids.max()) > np.iinfo(np.intp).max:
         raise ValueError(
             f"{name} holds the token id {int(ids.max())}, beyond the largest id {np.iinfo(np.intp).max}."
         )

@@ -161,6 +161,28 @@ def test_classifier_class_weight_favours_weighted_class():
     assert balanced > plain + 0.1
 
 
+def test_balanced_class_weight_counts_sample_weight():
+    # n_samples / (n_classes * bincount(y)), counted with sample_weight (scikit-learn 1.6 cannot: computed here)
+    y_codes, sample_weight = np.array([0, 0, 0, 1, 2, 2]), np.array([1.0, 1.0, 2.0, 0.5, 0.0, 0.0])
+    per_class = _classifier._per_class_weights("balanced", np.array(["a", "b", "c"]), y_codes, sample_weight)
+    # c weighs nothing: its sequences stay at weight 0 rather than 0 * inf = NaN
+    np.testing.assert_allclose(per_class, [4.5 / (3 * 4.0), 4.5 / (3 * 0.5), 0.0])
+
+
+def test_class_weight_dict_matches_labels_that_look_like_numbers():
+    # scikit-learn's compute_class_weight turns the label "1" into 1, which never matched the key "1"
+    X, y = overlapping_blobs()
+    as_text = small(max_iter=3, class_weight={"0": 1, "1": 5}).fit(X, y.astype(str)).predict_proba(X)
+    as_ints = small(max_iter=3, class_weight={0: 1, 1: 5}).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(as_text, as_ints)
+    with pytest.raises(ValueError, match=r"class_weight has the key\(s\) \['0', '1'\], which are not classes of "
+                                         r"y; the classes are \[0, 1\]"):
+        small(class_weight={"0": 1, "1": 5}).fit(X, y)
+    # a key of a class this y lacks (a CV fold's) is fine while every class has its own
+    extra = small(max_iter=3, class_weight={0: 1, 1: 5, 2: 9}).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(extra, as_ints)
+
+
 def test_classifier_sample_weight_favours_weighted_samples():
     X, y = overlapping_blobs()
     plain = small().fit(X, y).predict(X).mean()
@@ -491,7 +513,7 @@ def test_classifier_early_stopping_splits_only_weighted_sequences():
     with pytest.raises(ValueError, match="of the 4 training sequences of non-zero sample_weight, stratified"):
         small(early_stopping=True, validation_fraction=0.1).fit(X, y, sample_weight=sample_weight)
     # the classes too few to split are named by their labels, not by their codes
-    with pytest.raises(ValueError, match=r"Classes with too few members are: \['rare'\]"):
+    with pytest.raises(ValueError, match=r"\(the classes \['rare'\] have one sequence each\)"):
         small(early_stopping=True).fit(["a"] * 10 + ["b"], ["common"] * 10 + ["rare"])
 
 
