@@ -709,3 +709,18 @@ def test_ci_runs_the_readme_test_command():
         cwd=ROOT, capture_output=True, text=True, check=True,
     ).stdout.strip()
     assert extracted == 'pip install -e ".[test]" && python -m pytest'
+
+
+def test_ci_tests_the_oldest_versions_pyproject_admits():
+    tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
+    dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    lower_bounds = dict(re.fullmatch(r"([\w-]+)>=([\d.]+)", dep).groups() for dep in dependencies)
+    lines = (ROOT / ".ci" / "oldest.txt").read_text().splitlines()
+    pins = dict(line.split("==") for line in lines if line and not line.startswith("#"))
+    def release(version):  # "1.6" and "1.6.0" alike
+        return ([int(part) for part in version.split(".")] + [0, 0])[:3]
+
+    assert {name: release(pin) for name, pin in pins.items()} == {
+        name: release(bound) for name, bound in lower_bounds.items()
+    }
+    assert "-c .ci/oldest.txt && python -m pytest" in (ROOT / ".ci" / "run").read_text()
