@@ -132,7 +132,8 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
         predict; None keeps all. It bounds the time and memory that very
         long sequences take.
     class_weight : dict, "balanced" or None, default=None
-        Weights of the classes in the loss, ``{label: weight}``. "balanced"
+        Weights of the classes in the loss, ``{label: weight}``, keyed by
+        the labels themselves (a class without a key weighs 1). "balanced"
         uses ``n_samples / (n_classes * np.bincount(y))`` (computed with
         `sample_weight` when given). None gives every class weight 1.
     shuffle : bool, default=True

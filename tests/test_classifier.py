@@ -1,5 +1,6 @@
 """RNNSequenceClassifier: quality bars, input types, training behaviour and errors."""
 
+import inspect
 import pickle
 import re
 import tracemalloc
@@ -12,6 +13,7 @@ from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import make_pipeline
+from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.estimator_checks import check_param_validation
 
 from skrnn import CharTokenizer, RNNSequenceClassifier, WordTokenizer, _classifier
@@ -167,6 +169,12 @@ def test_balanced_class_weight_counts_sample_weight():
     per_class = _classifier._per_class_weights("balanced", np.array(["a", "b", "c"]), y_codes, sample_weight)
     # c weighs nothing: its sequences stay at weight 0 rather than 0 * inf = NaN
     np.testing.assert_allclose(per_class, [4.5 / (3 * 4.0), 4.5 / (3 * 0.5), 0.0])
+    # and scikit-learn's, where its compute_class_weight takes sample_weight (1.7 and later)
+    if "sample_weight" in inspect.signature(compute_class_weight).parameters:
+        rng = np.random.default_rng(0)
+        y, sample_weight = rng.integers(0, 4, 50), rng.random(50)
+        expected = compute_class_weight("balanced", classes=np.arange(4), y=y, sample_weight=sample_weight)
+        np.testing.assert_allclose(_classifier._per_class_weights("balanced", np.arange(4), y, sample_weight), expected)
 
 
 def test_class_weight_dict_matches_labels_that_look_like_numbers():

@@ -717,6 +717,7 @@ def test_ci_tests_the_oldest_versions_pyproject_admits():
     lower_bounds = dict(re.fullmatch(r"([\w-]+)>=([\d.]+)", dep).groups() for dep in dependencies)
     lines = (ROOT / ".ci" / "oldest.txt").read_text().splitlines()
     pins = dict(line.split("==") for line in lines if line and not line.startswith("#"))
+
     def release(version):  # "1.6" and "1.6.0" alike
         return ([int(part) for part in version.split(".")] + [0, 0])[:3]
 
