@@ -590,11 +590,6 @@ class RNNSequenceClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Tr
         weights = _check_sample_weight(sample_weight, batch, dtype=np.float64, ensure_non_negative=True)
         if weights.size and not weights.any():  # scikit-learn >= 1.7 says so itself, 1.6 does not
             raise ValueError("sample_weight is zero for every sequence; at least one weight must be positive.")
-        if isinstance(self.class_weight, dict):
-            for label, value in self.class_weight.items():
-                # a negative weight would train away from the class, NaN or inf would end as diverged
-                if not isinstance(value, Real) or not 0 <= value < np.inf:
-                    raise ValueError(f"class_weight[{label!r}] is {value!r}; class weights are finite numbers >= 0.")
         if self.class_weight is not None:
             if incremental and self.class_weight == "balanced":
                 raise ValueError(
@@ -895,7 +890,7 @@ def _predict(params, spec, batch, lengths, *, pooled=False):
 
 
 def _per_class_weights(class_weight, classes, y_codes, sample_weight):
-    """(n_classes,) weight of each class, from a ``{label: weight}`` dict or "balanced".
+    """(n_classes,) weight of each class, from a ``{label: weight}`` dict (checked here) or "balanced".
 
     scikit-learn's ``compute_class_weight`` gives the same, but 1.6 takes no
     ``sample_weight``, and its dict path converts labels with ``int()``, so that
@@ -905,6 +900,10 @@ def _per_class_weights(class_weight, classes, y_codes, sample_weight):
         counts = np.bincount(y_codes, weights=sample_weight, minlength=len(classes))
         # a class whose sequences all weigh 0 keeps them at 0 (not 0 * inf)
         return np.divide(counts.sum(), len(classes) * counts, out=np.zeros(len(classes)), where=counts > 0)
+    for label, value in class_weight.items():
+        # a negative weight would train away from the class, NaN or inf would end as diverged
+        if not isinstance(value, Real) or not 0 <= value < np.inf:
+            raise ValueError(f"class_weight[{label!r}] is {value!r}; class weights are finite numbers >= 0.")
     labels = classes.tolist()  # Python scalars: 1 == 1.0 == np.int64(1) as dict keys
     per_class = np.array([class_weight.get(label, 1.0) for label in labels], dtype=np.float64)
     known = set(labels)
