@@ -117,7 +117,11 @@ def test_char_tokenizer_round_trip_property(texts):
 @given(texts=TEXTS)
 def test_word_tokenizer_round_trip_property(texts):
     tok = WordTokenizer()
-    tokens = [re.findall(r"\w+|[^\w\s]", text.lower()) for text in texts]
+    # The tokens as the default pattern finds them (tested on its own below): a simpler
+    # oracle such as r"\w+|[^\w\s]" splits a skin tone or an accent from what it modifies,
+    # and hypothesis 6.0 generated such a text (':\U0001f3fd').
+    pattern = re.compile(default_token_pattern())
+    tokens = [pattern.findall(unicodedata.normalize("NFC", text).lower()) for text in texts]
     if not any(tokens):
         with pytest.raises(ValueError, match="no tokens"):
             tok.fit(texts)
