@@ -313,7 +313,7 @@ def test_buffer_pool_reuses_only_unreferenced_arrays(monkeypatch, borrowed):
     d = pool.take((128, 255), np.float64)  # fits in the freed buffer: reused, any dtype
     assert d.shape == (128, 255) and d.dtype == np.float64
     assert address(d) == freed
-    assert pool.nbytes == 3 * 256 * 256 * 4  # a power of two is its own size class
+    assert pool.nbytes == 3 * (256 * 256 * 4 + pool.line)  # a power of two is its own size class
 
 
 def test_buffer_pool_reuses_a_buffer_for_a_slightly_larger_request():
@@ -332,6 +332,34 @@ def test_buffer_pool_reuses_a_buffer_for_a_slightly_larger_request():
     assert len(pool.buffers) == 1
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_buffer_pool_places_arrays_at_the_offset_asked(dtype):
+    # malloc aligns to 16 bytes only: where a copy of the weights began was chance, and it moved
+    # the per-step products by up to 1.3x (recurrent.per_step_weights_offset).
+    from skrnn._core.recurrent import BufferPool
+
+    def offset(a):
+        return a.__array_interface__["data"][0] % pool.line
+
+    pool = BufferPool()
+    first = [pool.take((64, 300 + k), dtype, 32) for k in range(4)]  # four new buffers
+    assert [offset(a) for a in first] == [32] * 4
+    first[1][...] = 1.0  # the whole array lies inside its buffer
+    assert pool.nbytes == sum(b.nbytes for b in pool.buffers)
+    del first
+    again = [pool.take((64, 300), dtype, shift) for shift in (0, 8, 32, 56)]  # the same buffers again
+    assert [offset(a) for a in again] == [0, 8, 32, 56] and len(pool.buffers) == 4
+    assert offset(pool.take((64, 300), dtype)) == 0  # a new buffer: line-aligned unless asked
+
+
+def test_per_step_weights_offset_moves_only_weights_beyond_l2():
+    from skrnn._core.recurrent import per_step_weights_offset
+
+    assert per_step_weights_offset(3 * 128 * 128 * 4) == 0  # GRU H=128: stays in L2, line-aligned
+    assert per_step_weights_offset(512 * 512 * 4) == 0  # RNN H=512: 1 MiB
+    assert per_step_weights_offset(3 * 512 * 512 * 4) == 32  # GRU H=512: half a line in
+
+
 def test_buffer_pool_drops_idle_buffers():
     from skrnn._core.recurrent import BufferPool
 
@@ -340,7 +368,7 @@ def test_buffer_pool_drops_idle_buffers():
     for _ in range(pool.max_idle + 1):
         pool.take((256, 256), np.float32)
     pool.take((512, 512), np.float32)  # a new buffer: idle ones go first
-    assert pool.nbytes == (256 * 256 + 512 * 512) * 4
+    assert pool.nbytes == (256 * 256 + 512 * 512) * 4 + 2 * pool.line
 
 
 def test_buffer_pool_trim_keeps_busy_buffers_and_frees_the_rest():
@@ -350,9 +378,9 @@ def test_buffer_pool_trim_keeps_busy_buffers_and_frees_the_rest():
     busy = pool.take((2**16,), np.float32)  # 256 KiB, still referenced
     pool.take((2**18,), np.float32)  # 1 MiB, freed at once
     pool.take((2**20,), np.float32)  # 4 MiB, freed at once
-    pool.keep_bytes = 2**18 + 2**22
+    pool.keep_bytes = 2**18 + 2**22 + 2 * pool.line
     pool.trim()  # free buffers go, oldest first, down to keep_bytes; a busy one stays
-    assert [b.nbytes for b in pool.buffers] == [2**18, 2**22] and pool.nbytes == pool.keep_bytes
+    assert [b.nbytes - pool.line for b in pool.buffers] == [2**18, 2**22] and pool.nbytes == pool.keep_bytes
     assert np.shares_memory(busy, pool.buffers[0])
 
 
