@@ -346,9 +346,13 @@ def forward_weights(W, cell, offset=0):
     G = cell.n_gates
     H = W.shape[-1] // G
     blocks = BUFFERS.take((G,) + W.shape[:-1] + (H,), W.dtype, offset)
+    half = W.dtype.type(0.5)
     for k, gate in enumerate(cell.gate_order):
-        np.copyto(blocks[k], W[..., gate * H : (gate + 1) * H])
-    blocks[: cell.n_sigmoid] *= 0.5
+        columns = W[..., gate * H : (gate + 1) * H]
+        if k < cell.n_sigmoid:
+            np.multiply(columns, half, out=blocks[k])  # copied and halved in one pass
+        else:
+            np.copyto(blocks[k], columns)
     return blocks
 
 
@@ -409,6 +413,18 @@ def final_state(cell, ws, lengths):
     return tuple(ws[name][lengths, rows] for name in ("h", "c")[: cell.n_states])
 
 
+def _copy_transposed(src, out, rows=32):
+    """out[...] = src.T, ``rows`` rows of ``src`` at a time.
+
+    Whole, the copy writes ``out`` in order and reads ``src`` a column at a
+    time, a cache line per element once ``src`` outgrows the cache: at H=512
+    the GRU's three blocks took 1.37 ms a backward pass, 0.56 ms in strips of 32
+    rows; one (1024, 1024) block 7.0 ms against 0.86.
+    """
+    for i in range(0, src.shape[0], rows):
+        np.copyto(out[:, i : i + rows], src[i : i + rows].T)
+
+
 def layer_backward(cell, dh_out, n_active, params, ws):
     """Backpropagation through time for one layer.
 
@@ -434,7 +450,7 @@ def layer_backward(cell, dh_out, n_active, params, ws):
     # W_k.T for each gate as a contiguous copy: a transposed view runs at half speed.
     W_T = take((G, H, H), dtype, per_step_weights_offset(params["W_hh"].nbytes))
     for k, gate in enumerate(cell.gate_order):
-        np.copyto(W_T[k], params["W_hh"][:, gate * H : (gate + 1) * H].T)
+        _copy_transposed(params["W_hh"][:, gate * H : (gate + 1) * H], W_T[k])
     # dL/dh_t (and dL/dc_t), summed over every path; rows beyond n stay zero.
     dstate = tuple(np.zeros((N, H), dtype=dtype) for _ in range(cell.n_states))
     dh_all, carries_dh = dstate[0], cell.carries_dh
