@@ -100,18 +100,6 @@ except ImportError:  # the `bench` extra is not installed
 
 V, N, T = 65, 32, 64
 GATES = {"rnn": 1, "gru": 3, "lstm": 4}
-_PLACER = BufferPool()
-
-
-def per_step_weights(a):
-    """A copy of ``a`` placed in memory as skrnn places the weights its steps multiply by.
-
-    Where they start relative to a cache line moved the per-step products by up to 1.3x
-    (``per_step_weights_offset``); the reference columns place theirs as skrnn does.
-    """
-    out = _PLACER.take(a.shape, a.dtype, per_step_weights_offset(a.nbytes))
-    out[...] = a
-    return out
 TRAIN_BARS = {("rnn", 64): 2.0, ("rnn", 128): 2.0, ("rnn", 512): 1.1,
               ("gru", 128): 1.5, ("gru", 512): 1.2, ("lstm", 128): 0.8, ("lstm", 512): 0.6}
 GEN_BAR, GEN_BAR_SIZE = 5.0, 128
@@ -153,6 +141,21 @@ class SkrnnTrainer:
         # what a fit runs per minibatch (no L2 term or clipping here, as in the torch peer)
         loss, _ = train_step(self.params, self.spec, self.opt, self.X, self.lengths, self.Y_tm)
         return loss
+
+
+# A pool of the reference columns' own: their copies do not compete with skrnn's for buffers.
+_PLACER = BufferPool()
+
+
+def per_step_weights(a):
+    """A copy of ``a`` placed in memory as skrnn places the weights its steps multiply by.
+
+    Where they start relative to a cache line moved the per-step products by up to 1.3x
+    (``per_step_weights_offset``); the reference columns place theirs as skrnn does.
+    """
+    out = _PLACER.take(a.shape, a.dtype, per_step_weights_offset(a.nbytes))
+    out[...] = a
+    return out
 
 
 class BlasFloor:

@@ -217,9 +217,10 @@ class BufferPool(threading.local):
     new one of its size class (``_size_class``) and a line more, to place it
     in. Making one first drops free buffers idle for ``max_idle`` requests
     (shapes that stopped coming, e.g. varying sequence lengths), and the pool
-    never holds more than ``max_bytes``. ``trim()`` lets free buffers go down to ``keep_bytes``
-    (the estimators call it when a fit or a prediction ends, so that an idle
-    thread does not hold hundreds of megabytes); ``clear()`` lets everything go.
+    never holds more than ``max_bytes``. ``trim()`` lets free buffers go down
+    to ``keep_bytes`` (the estimators call it when a fit or a prediction ends,
+    so that an idle thread does not hold hundreds of megabytes); ``clear()``
+    lets everything go.
     """
 
     max_bytes = 512 * 2**20  # beyond this, arrays are allocated and freed as usual
@@ -448,9 +449,10 @@ def layer_backward(cell, dh_out, n_active, params, ws):
             if dxw is not None:
                 dxw[:, t, n:] = 0
     # W_k.T for each gate as a contiguous copy: a transposed view runs at half speed.
-    W_T = take((G, H, H), dtype, per_step_weights_offset(params["W_hh"].nbytes))
+    W_hh = params["W_hh"]
+    W_T = take((G, H, H), dtype, per_step_weights_offset(W_hh.nbytes))
     for k, gate in enumerate(cell.gate_order):
-        _copy_transposed(params["W_hh"][:, gate * H : (gate + 1) * H], W_T[k])
+        _copy_transposed(W_hh[:, gate * H : (gate + 1) * H], W_T[k])
     # dL/dh_t (and dL/dc_t), summed over every path; rows beyond n stay zero.
     dstate = tuple(np.zeros((N, H), dtype=dtype) for _ in range(cell.n_states))
     dh_all, carries_dh = dstate[0], cell.carries_dh
